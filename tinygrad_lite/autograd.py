@@ -1,0 +1,264 @@
+"""Reverse-mode automatic differentiation: the `Function` node, grad mode, and the backward walk.
+
+Every op is a `Function` subclass. `Function.apply` runs `forward` on raw arrays and, when a gradient
+is needed, records the function on the tape: it stamps a sequence number, keeps its input Tensors and
+a weak reference to its output. `backward` collects the functions reachable from the root and runs
+them newest-first (reverse execution order is a topological order), so there is no recursion and no
+limit on graph depth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import weakref
+from collections.abc import Sequence
+
+from .backend import device_of, get_array_module
+from .tensor import Tensor
+
+_grad_enabled = True
+_sequence = itertools.count()
+
+
+def is_grad_enabled() -> bool:
+    """True when new ops are being recorded for backward."""
+    return _grad_enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn recording on or off inside a `with` block (or a decorated function)."""
+
+    def __init__(self, mode: bool):
+        self.mode = mode
+
+    def __enter__(self):
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, self.mode
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.previous
+
+
+class no_grad(set_grad_enabled):
+    """`with tl.no_grad():` runs ops without recording them: no graph, no memory held for backward."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Turn recording back on inside a `no_grad` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+class Function:
+    """One recorded op. Subclasses define `forward(*arrays, **params)` and `backward(gy)`.
+
+    `forward` gets and returns arrays (`self.xp` is NumPy or CuPy). `backward` gets the output's
+    gradient as a Tensor and returns one Tensor (or None) per input, computed with our own ops,
+    so that `create_graph=True` records the backward pass and gives higher derivatives for free.
+    """
+
+    xp = None
+    inputs: tuple[Tensor, ...] | None = None
+    needs_input_grad: tuple[bool, ...] = ()
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, gy: Tensor):
+        raise NotImplementedError
+
+    def output(self) -> Tensor:
+        """The Tensor this function produced (held weakly, so it does not keep itself alive)."""
+        return self._output()
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params) -> Tensor:
+        arrays = [x.data for x in inputs]
+        devices = {device_of(a) for a in arrays}
+        if len(devices) > 1:
+            shown = ", ".join(f"{device_of(a)} {a.shape}" for a in arrays)
+            raise RuntimeError(f"{cls.__name__}: inputs are on different devices ({shown})")
+        fn = cls()
+        fn.xp = get_array_module(*arrays)
+        y = Tensor(fn.forward(*arrays, **params))
+        if _grad_enabled and any(x.requires_grad for x in inputs):
+            y.requires_grad = True
+            y.creator = fn
+            fn.inputs = inputs
+            fn.needs_input_grad = tuple(x.requires_grad for x in inputs)
+            fn.seq = next(_sequence)
+            fn._output = weakref.ref(y)
+            fn.versions = tuple(x._version for x in inputs) + (y._version,)
+        return y
+
+    def check_versions(self) -> None:
+        """Refuse to differentiate through a tensor that was modified in place after this op used it."""
+        for i, (x, seen) in enumerate(zip((*self.inputs, self.output()), self.versions)):
+            if x is not None and x._version != seen:
+                role = f"input {i}" if i < len(self.inputs) else "output"
+                raise RuntimeError(
+                    f"{type(self).__name__}: its {role} of shape {x.shape} was modified in place "
+                    f"after the op ran (version {seen} -> {x._version}), so its gradient would be "
+                    "wrong; compute a new tensor (x = x + 1) instead of modifying it (x += 1)"
+                )
+
+    def release(self) -> None:
+        """Drop the inputs so the graph behind this node can be freed."""
+        self.inputs = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+def _functions_reachable_from(root: Tensor) -> list[Function]:
+    seen, stack, found = set(), [root.creator], []
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        if fn.inputs is None:
+            raise RuntimeError(
+                f"backward through {fn!r} a second time: its graph was freed by the first backward; "
+                "pass retain_graph=True to the first call if you need to backward twice"
+            )
+        seen.add(id(fn))
+        found.append(fn)
+        stack.extend(x.creator for x in fn.inputs)
+    return sorted(found, key=lambda fn: fn.seq, reverse=True)
+
+
+def _check_gradient(fn: Function, i: int, x: Tensor, gx: Tensor) -> None:
+    if not isinstance(gx, Tensor):
+        raise TypeError(f"{type(fn).__name__}.backward returned {type(gx).__name__} for input {i}")
+    if gx.shape != x.shape:
+        raise RuntimeError(
+            f"{type(fn).__name__}.backward returned a gradient of shape {gx.shape} for input {i} "
+            f"of shape {x.shape}"
+        )
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    wanted: Sequence[Tensor] | None = None,
+) -> dict[int, tuple[Tensor, Tensor]]:
+    """Propagate `root_grads` from `roots` back through the recorded graph.
+
+    Returns {id(x): (x, gradient)} for the `wanted` tensors or, when `wanted` is None, for every leaf
+    that requires grad. Pending gradients are keyed by id(tensor) and hold the tensor itself, so
+    an id cannot be reused while its gradient waits.
+    """
+    pending: dict[int, tuple[Tensor, Tensor]] = {}
+
+    def accumulate(x: Tensor, g: Tensor) -> None:
+        _, previous = pending.get(id(x), (x, None))
+        pending[id(x)] = (x, g if previous is None else previous + g)
+
+    for root, g in zip(roots, root_grads):
+        accumulate(root, g)
+    wanted_ids = None if wanted is None else {id(x) for x in wanted}
+    results: dict[int, tuple[Tensor, Tensor]] = {}
+    functions = [fn for root in roots for fn in _functions_reachable_from(root)]
+    functions = sorted({id(fn): fn for fn in functions}.values(), key=lambda f: f.seq, reverse=True)
+
+    with set_grad_enabled(create_graph):
+        for fn in functions:
+            y = fn.output()
+            entry = pending.pop(id(y), None) if y is not None else None
+            if entry is None:  # no gradient reached this node (e.g. only a non-float path used it)
+                continue
+            gy = entry[1]
+            if wanted_ids is not None and id(y) in wanted_ids:
+                results[id(y)] = (y, gy)
+            fn.check_versions()
+            gxs = fn.backward(gy)
+            gxs = gxs if isinstance(gxs, tuple) else (gxs,)
+            for i, (x, gx, needed) in enumerate(zip(fn.inputs, gxs, fn.needs_input_grad)):
+                if needed and gx is not None:
+                    _check_gradient(fn, i, x, gx)
+                    accumulate(x, gx)
+            if not retain_graph:
+                fn.release()
+
+    for x, g in pending.values():
+        if (wanted_ids is None and x.creator is None) or (wanted_ids and id(x) in wanted_ids):
+            results[id(x)] = (x, g)
+    return results
+
+
+def _root_gradient(y: Tensor, gradient, name: str) -> Tensor:
+    if not y.requires_grad:
+        raise RuntimeError(
+            f"{name}: the output does not require grad (no input of it has requires_grad=True, "
+            "or it was computed under no_grad)"
+        )
+    if gradient is None:
+        if y.size != 1:
+            raise RuntimeError(
+                f"{name}: the output has shape {y.shape}, not a scalar; pass a gradient of that "
+                "shape (gradient=...) or reduce it first, e.g. y.sum().backward()"
+            )
+        return Tensor(y.xp.ones_like(y.data))
+    gradient = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=y.dtype)
+    if gradient.shape != y.shape:
+        raise ValueError(f"{name}: gradient shape {gradient.shape} != output shape {y.shape}")
+    return gradient
+
+
+def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -> None:
+    """Accumulate d(y)/d(leaf) into `leaf.grad` for every leaf that requires grad (see Tensor.backward)."""
+    g = _root_gradient(y, gradient, "backward")
+    grads = run_backward([y], [g], retain_graph or create_graph, create_graph)
+    for leaf, g in grads.values():
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of `outputs` with respect to `inputs`, returned instead of stored in `.grad`.
+
+    Args:
+        outputs: tensor(s) to differentiate; non-scalars need `grad_outputs`.
+        inputs: tensor(s) that require grad (leaves or intermediate results).
+        grad_outputs: the vector in the vector-Jacobian product, one per output (None: 1 for a scalar).
+        retain_graph: keep the graph for another backward; defaults to `create_graph`.
+        create_graph: record the computation, so the returned gradients can be differentiated.
+        allow_unused: return None for an input the outputs do not depend on, instead of raising.
+
+    >>> x = Tensor([3.0], requires_grad=True)
+    >>> (dy,) = grad((x ** 3).sum(), x, create_graph=True)   # 3x² = 27
+    >>> grad(dy.sum(), x)                                      # 6x = 18
+    (Tensor([18.]),)
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} of shape {x.shape} does not require grad")
+    root_grads = [_root_gradient(y, g, "grad") for y, g in zip(outputs, grad_outputs, strict=True)]
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    found = run_backward(outputs, root_grads, retain_graph, create_graph, wanted=inputs)
+    result = tuple(found[id(x)][1] if id(x) in found else None for x in inputs)
+    for i, (x, g) in enumerate(zip(inputs, result)):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} of shape {x.shape} is not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+    return result

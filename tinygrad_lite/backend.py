@@ -1,0 +1,50 @@
+"""Every difference between NumPy and CuPy lives here, so each op is written once against `xp`.
+
+Ops never import CuPy and never test `xp is np`; when the two libraries differ, a helper is added here.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+
+def get_array_module(*arrays):
+    """Return `cupy` if any argument is a CuPy array, else `numpy` (CuPy's own name for this helper).
+
+    If CuPy was never imported, no argument can be a CuPy array, so this costs one dict lookup.
+    """
+    cp = sys.modules.get("cupy")
+    if cp is not None and any(isinstance(a, cp.ndarray) for a in arrays):
+        return cp
+    return np
+
+
+def device_of(array) -> str:
+    """'cuda' for a CuPy array, 'cpu' for everything else."""
+    return "cpu" if get_array_module(array) is np else "cuda"
+
+
+def scatter_add(xp, target, index, values) -> None:
+    """target[index] += values, where repeated indices accumulate (plain `+=` would keep only one)."""
+    if xp is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+
+
+def erf(xp, x):
+    """Elementwise error function. NumPy has none, so use SciPy when installed, else math.erf."""
+    if xp is not np:
+        import cupyx.scipy.special
+
+        return cupyx.scipy.special.erf(x)
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:  # NOTE: the core depends on NumPy only; math.erf is exact but slow per element
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return scipy_erf(x).astype(x.dtype, copy=False)

@@ -1,0 +1,92 @@
+"""Ways to make tensors: from data, filled with a constant, ranges, identity, and random values.
+
+Float tensors default to float32. Random values come from one NumPy Generator that
+`manual_seed` resets, so a seeded program gives the same numbers on every run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .tensor import DEFAULT_FLOAT, Tensor
+
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every random creator (rand, randn, uniform) for reproducible runs."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+def _float(dtype) -> np.dtype:
+    dtype = np.dtype(DEFAULT_FLOAT if dtype is None else dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"random tensors are floating point, got dtype {dtype}")
+    return dtype
+
+
+def _shape(shape: tuple) -> tuple[int, ...]:
+    """Accept both zeros(2, 3) and zeros((2, 3))."""
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data` (torch.tensor); Python floats become float32."""
+    data = data.data if isinstance(data, Tensor) else data
+    data = data.copy() if hasattr(data, "shape") else data  # NOTE: Tensor() itself shares arrays
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def full(shape, value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Filled with `value`; a float value gives float32, an int int64, a bool bool."""
+    if dtype is None:
+        dtype = DEFAULT_FLOAT if isinstance(value, float) else np.result_type(value)
+    return Tensor(np.full(shape, value, dtype=dtype), requires_grad=requires_grad)
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_shape(shape), dtype or DEFAULT_FLOAT), requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_shape(shape), dtype or DEFAULT_FLOAT), requires_grad=requires_grad)
+
+
+def zeros_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(x.xp.zeros(x.shape, dtype or x.dtype), requires_grad=requires_grad)
+
+
+def ones_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(x.xp.ones(x.shape, dtype or x.dtype), requires_grad=requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """np.arange; integer arguments give int64, any float gives float32 unless dtype is set."""
+    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if dtype is None and values.dtype.kind == "f":
+        dtype = DEFAULT_FLOAT
+    return Tensor(values, dtype=dtype, requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.eye(n, m, dtype=dtype or DEFAULT_FLOAT), requires_grad=requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform on [0, 1)."""
+    return uniform(*shape, low=0.0, high=1.0, dtype=dtype, requires_grad=requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal."""
+    values = _rng.standard_normal(_shape(shape)).astype(_float(dtype))
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def uniform(*shape, low: float = 0.0, high: float = 1.0, dtype=None, requires_grad=False) -> Tensor:
+    """Uniform on [low, high)."""
+    values = _rng.uniform(low, high, _shape(shape)).astype(_float(dtype))
+    return Tensor(values, requires_grad=requires_grad)

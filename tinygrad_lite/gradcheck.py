@@ -1,0 +1,193 @@
+"""Check analytic gradients against central finite differences.
+
+The check compares vector-Jacobian products: for a random upstream gradient v (one per output,
+normal entries, both signs), the analytic vᵀJ from backward must match, element by element,
+    (⟨v, f(x + h eᵢ)⟩ - ⟨v, f(x - h eᵢ)⟩) / 2h.
+Back-propagating ones from f(x).sum() instead would let real bugs pass: a softmax backward that
+returns zeros is right for v = 1 (softmax sums to a constant), and so is a backward that ignores
+its incoming gradient.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .autograd import grad
+from .tensor import Tensor
+
+
+class GradcheckError(RuntimeError):
+    """An analytic gradient disagrees with the finite-difference one (the message says where)."""
+
+
+def _as_tuple(values) -> tuple:
+    return tuple(values) if isinstance(values, (tuple, list)) else (values,)
+
+
+def _outputs(fn: Callable, inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
+    outputs = _as_tuple(fn(*inputs))
+    if not all(isinstance(y, Tensor) for y in outputs):
+        raise TypeError("gradcheck: fn must return a Tensor or a tuple of Tensors")
+    return outputs
+
+
+def _warn_if_imprecise(inputs: Sequence[Tensor], name: str) -> None:
+    for i, x in enumerate(inputs):
+        if x.requires_grad and x.dtype.itemsize < 8:
+            warnings.warn(
+                f"{name}: input {i} is {x.dtype}; finite differences are only reliable in float64, "
+                "so expect spurious failures (cast with .astype(np.float64))",
+                stacklevel=3,
+            )
+
+
+def _analytic(fn, inputs, upstream) -> list[np.ndarray | None]:
+    """vᵀJ for each input that requires grad (None for the others), on fresh copies of the inputs."""
+    leaves = [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in inputs]
+    outputs = _outputs(fn, leaves)
+    pairs = [(y, v) for y, v in zip(outputs, upstream) if y.requires_grad]
+    wanted = [x for x in leaves if x.requires_grad]
+    if not pairs:
+        grads = [None] * len(wanted)
+    else:
+        ys, vs = zip(*pairs)
+        grads = grad(ys, wanted, grad_outputs=[Tensor(v) for v in vs], allow_unused=True)
+    found = iter(grads)
+    return [
+        (np.zeros(x.shape, x.dtype) if (g := next(found)) is None else g.numpy()) if x.requires_grad else None
+        for x in leaves
+    ]
+
+
+def _numeric(fn, inputs, i: int, upstream, eps: float) -> np.ndarray:
+    """Central differences of ⟨v, f(x)⟩ with respect to each element of input i."""
+    probe = inputs[i].data.copy()
+    args = list(inputs)
+    result = np.zeros(probe.shape, dtype=probe.dtype)
+
+    def projected() -> float:
+        args[i] = Tensor(probe, requires_grad=inputs[i].requires_grad)
+        outputs = _outputs(fn, args)
+        return sum(float((y.numpy() * v).sum()) for y, v in zip(outputs, upstream))
+
+    for index in np.ndindex(probe.shape):
+        original = probe[index]
+        probe[index] = original + eps
+        above = projected()
+        probe[index] = original - eps
+        below = projected()
+        probe[index] = original
+        result[index] = (above - below) / (2 * eps)
+    return result
+
+
+def _compare(i, x, analytic, numeric, atol, rtol) -> str | None:
+    """None if every element is within atol + rtol * |numeric|, else a report of where it is not."""
+    error = np.abs(analytic - numeric)
+    excess = error - (atol + rtol * np.abs(numeric))
+    if analytic.size == 0 or (excess <= 0).all() and np.isfinite(analytic).all():
+        return None
+    excess = np.where(np.isnan(excess), np.inf, excess)
+    worst = np.unravel_index(np.argmax(excess), excess.shape)
+    relative = error / np.maximum(np.abs(numeric), 1e-300)
+    return (
+        f"gradient of input {i} (shape {x.shape}, {x.dtype}) is wrong: at element {worst} the analytic "
+        f"gradient is {analytic[worst]:.6g} but finite differences give {numeric[worst]:.6g}. "
+        f"{int((excess > 0).sum())} of {x.size} elements are outside atol={atol:g} + rtol={rtol:g}"
+        f"·|numeric|; max abs error {np.nanmax(error):.3g}, max rel error {np.nanmax(relative):.3g}."
+    )
+
+
+def gradcheck(
+    fn: Callable[..., Tensor | tuple[Tensor, ...]],
+    inputs: Tensor | Sequence[Tensor],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    seed: int = 0,
+) -> bool:
+    """Compare `fn`'s analytic gradients with central finite differences, for each input that
+    requires grad, using a random upstream gradient per output. Use float64 inputs.
+
+    Args:
+        fn: takes the inputs as Tensors, returns a Tensor or a tuple of Tensors.
+        inputs: a Tensor or a sequence of Tensors; only those with requires_grad are checked.
+        eps: finite-difference step.
+        atol, rtol: an element passes when |analytic - numeric| <= atol + rtol * |numeric|.
+        raise_exception: raise GradcheckError on failure (else return False).
+        seed: seed of the random upstream gradient.
+
+    Returns:
+        True when every checked gradient matches.
+
+    Raises:
+        GradcheckError: naming the input, the worst element, both values and the max errors.
+
+    >>> x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    >>> gradcheck(lambda t: t.sin() * t, x)
+    True
+    """
+    inputs = _as_tuple(inputs)
+    if not any(x.requires_grad for x in inputs):
+        raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
+    _warn_if_imprecise(inputs, "gradcheck")
+    rng = np.random.default_rng(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NOTE: the report shows the inf/nan itself
+        outputs = _outputs(fn, inputs)
+        upstream = [rng.standard_normal(y.shape).astype(y.dtype) for y in outputs]
+        try:
+            analytic = _analytic(fn, inputs, upstream)
+        except (RuntimeError, TypeError, ValueError) as error:
+            return _fail(f"backward raised {type(error).__name__}: {error}", raise_exception, error)
+        for i, x in enumerate(inputs):
+            if x.requires_grad:
+                numeric = _numeric(fn, inputs, i, upstream, eps)
+                report = _compare(i, x, analytic[i], numeric, atol, rtol)
+                if report:
+                    return _fail(report, raise_exception)
+    return True
+
+
+def _fail(message: str, raise_exception: bool, cause: Exception | None = None) -> bool:
+    if raise_exception:
+        raise GradcheckError(f"gradcheck failed: {message}") from cause
+    return False
+
+
+def gradgradcheck(
+    fn: Callable[..., Tensor | tuple[Tensor, ...]],
+    inputs: Tensor | Sequence[Tensor],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    seed: int = 0,
+) -> bool:
+    """Check second derivatives: gradcheck the map (x, v) -> vᵀJ(x), whose backward runs through
+    the backward graph recorded with create_graph=True. Arguments as in `gradcheck`.
+    """
+    inputs = _as_tuple(inputs)
+    _warn_if_imprecise(inputs, "gradgradcheck")
+    rng = np.random.default_rng(seed + 1)
+    outputs = _outputs(fn, inputs)
+    upstream = [
+        Tensor(rng.standard_normal(y.shape).astype(y.dtype), requires_grad=True) for y in outputs
+    ]
+    checked = [i for i, x in enumerate(inputs) if x.requires_grad]
+
+    def first_derivative(*args):
+        xs, vs = args[: len(inputs)], args[len(inputs) :]
+        ys = _outputs(fn, xs)
+        pairs = [(y, v) for y, v in zip(ys, vs) if y.requires_grad]
+        if not pairs:
+            return tuple(Tensor(np.zeros(xs[i].shape, xs[i].dtype)) for i in checked)
+        ys, vs = zip(*pairs)
+        gs = grad(ys, [xs[i] for i in checked], grad_outputs=vs, create_graph=True, allow_unused=True)
+        return tuple(Tensor(np.zeros(xs[i].shape, xs[i].dtype)) if g is None else g for i, g in zip(checked, gs))
+
+    return gradcheck(first_derivative, (*inputs, *upstream), eps, atol, rtol, raise_exception, seed)

@@ -1,0 +1,46 @@
+"""The op library. Each op is a Function subclass (forward, backward, derivation) plus a public function.
+
+Modules: arithmetic, unary, reduce, shape, linalg, activation.
+"""
+
+from .activation import (
+    gelu,
+    leaky_relu,
+    log_softmax,
+    normal_cdf,
+    normal_pdf,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    tanh,
+)
+from .arithmetic import add, clip, compare, div, maximum, minimum, mul, neg, pow, sub, where
+from .linalg import matmul
+from .reduce import logsumexp, max, mean, min, std, sum, var
+from .shape import (
+    as_index,
+    broadcast_to,
+    concatenate,
+    expand,
+    flatten,
+    getitem,
+    pad,
+    permute,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+)
+from .unary import abs, cast, cos, exp, log, sin, sqrt
+
+__all__ = [
+    "abs", "add", "as_index", "broadcast_to", "cast", "clip", "compare", "concatenate", "cos",
+    "div", "exp", "expand", "flatten", "gelu", "getitem", "leaky_relu", "log", "log_softmax",
+    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "normal_cdf",
+    "normal_pdf", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sin", "softmax",
+    "softplus", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh",
+    "transpose", "unsqueeze", "var", "where",
+]  # fmt: skip

@@ -1,0 +1,197 @@
+"""Activations: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax, gelu, softplus.
+
+Each forward is written to stay finite for |x| = 1000, and each backward reuses the output where
+the derivative is a function of it (sigmoid, tanh, softmax). Derivations: docs/derivations/activation.md
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function
+from ..backend import erf
+from ..tensor import Tensor, as_tensor
+from .shape import _normalize_axis
+from .unary import exp
+
+
+class ReLU(Function):
+    """y = max(x, 0).
+
+    Backward: gx = gy where x > 0, else 0 (at x = 0 the subgradient 0 is chosen, as in PyTorch).
+    """
+
+    def forward(self, x):
+        self.positive = x > 0
+        return self.xp.maximum(x, 0)
+
+    def backward(self, gy):
+        return gy * Tensor(self.positive.astype(gy.dtype))
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else slope * x.
+
+    Backward: gx = gy where x > 0, else slope * gy.
+    """
+
+    def forward(self, x, slope):
+        self.scale = self.xp.where(x > 0, 1, slope).astype(x.dtype)
+        return x * self.scale
+
+    def backward(self, gy):
+        return gy * Tensor(self.scale)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x)), computed from exp(-|x|) so neither branch overflows.
+
+    Backward: gx = gy * y * (1 - y).
+    """
+
+    def forward(self, x):
+        xp = self.xp
+        e = xp.exp(-xp.abs(x))  # NOTE: in (0, 1], never inf
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    """y = tanh(x).
+
+    Backward: gx = gy * (1 - y**2)  (reuses y; no second tanh).
+    """
+
+    def forward(self, x):
+        return self.xp.tanh(x)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * (1 - y * y)
+
+
+class Softmax(Function):
+    """y = exp(x - max) / sum(exp(x - max)) along `axis` (the shift cancels and prevents overflow).
+
+    Backward: gx = y * (gy - sum(gy * y, axis))  (the Jacobian diag(y) - y yᵀ applied to gy).
+    """
+
+    def forward(self, x, axis):
+        self.axis = axis
+        e = self.xp.exp(x - x.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+
+    def backward(self, gy):
+        y = self.output()
+        return y * (gy - (gy * y).sum(self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x) along `axis`.
+
+    Backward: gx = gy - exp(y) * sum(gy, axis)  (exp(y) is the softmax).
+    """
+
+    def forward(self, x, axis):
+        xp = self.xp
+        self.axis = axis
+        shifted = x - x.max(axis=axis, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def backward(self, gy):
+        return gy - exp(self.output()) * gy.sum(self.axis, keepdims=True)
+
+
+class NormalCdf(Function):
+    """y = Φ(x) = (1 + erf(x / √2)) / 2, the standard normal CDF.
+
+    Backward: gx = gy * φ(x), with φ(x) = exp(-x²/2) / √(2π) the normal density.
+    """
+
+    def forward(self, x):
+        return (1 + erf(self.xp, x / math.sqrt(2))) / 2
+
+    def backward(self, gy):
+        return gy * normal_pdf(self.inputs[0])
+
+
+class GELU(Function):
+    """y = x Φ(x) (exact GELU, PyTorch's default).
+
+    Backward: gx = gy * (Φ(x) + x φ(x))  (product rule; Φ' = φ).
+    """
+
+    def forward(self, x):
+        return x * (1 + erf(self.xp, x / math.sqrt(2))) / 2
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return gy * (normal_cdf(x) + x * normal_pdf(x))
+
+
+class Softplus(Function):
+    """y = log(1 + exp(βx)) / β, computed as (max(βx, 0) + log1p(exp(-|βx|))) / β.
+
+    Backward: gx = gy * sigmoid(βx).
+    """
+
+    def forward(self, x, beta):
+        xp = self.xp
+        self.beta = beta
+        z = beta * x
+        return (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+
+    def backward(self, gy):
+        return gy * sigmoid(self.inputs[0] * self.beta)
+
+
+def relu(x) -> Tensor:
+    return ReLU.apply(as_tensor(x))
+
+
+def leaky_relu(x, slope: float = 0.01) -> Tensor:
+    return LeakyReLU.apply(as_tensor(x), slope=slope)
+
+
+def sigmoid(x) -> Tensor:
+    return Sigmoid.apply(as_tensor(x))
+
+
+def tanh(x) -> Tensor:
+    return Tanh.apply(as_tensor(x))
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    x = as_tensor(x)
+    return Softmax.apply(x, axis=_normalize_axis(axis, x.ndim, "softmax"))
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    x = as_tensor(x)
+    return LogSoftmax.apply(x, axis=_normalize_axis(axis, x.ndim, "log_softmax"))
+
+
+def normal_pdf(x) -> Tensor:
+    """φ(x) = exp(-x²/2) / √(2π), composed from differentiable ops."""
+    return exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))
+
+
+def normal_cdf(x) -> Tensor:
+    return NormalCdf.apply(as_tensor(x))
+
+
+def gelu(x, approximate: str = "none") -> Tensor:
+    """GELU. approximate='tanh' gives 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))), composed from ops."""
+    x = as_tensor(x)
+    if approximate == "none":
+        return GELU.apply(x)
+    if approximate == "tanh":
+        return 0.5 * x * (1 + tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def softplus(x, beta: float = 1.0) -> Tensor:
+    return Softplus.apply(as_tensor(x), beta=beta)

@@ -1,0 +1,231 @@
+"""Binary arithmetic (+ - * / **), neg, maximum, minimum, where, clip and comparisons.
+
+Broadcasting is never handled here: `broadcast_pair` gives both operands one dtype and one shape
+by inserting Cast and BroadcastTo nodes, whose backward undoes them. So every backward below sees
+operands of equal shape. Derivations: docs/derivations/arithmetic.md
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor, as_tensor
+from .shape import broadcast_to, broadcast_shape
+from .unary import cast, log
+
+
+def broadcast_pair(a, b, op: str) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors of one dtype (NumPy's promotion) and one shape (NumPy's broadcasting)."""
+    a, b = as_tensor(a, like=b if isinstance(b, Tensor) else None), as_tensor(b, like=a)
+    dtype = np.result_type(a.dtype, b.dtype)
+    shape = broadcast_shape(op, a.shape, b.shape)
+    return broadcast_to(cast(a, dtype), shape), broadcast_to(cast(b, dtype), shape)
+
+
+class Add(Function):
+    """y = a + b.
+
+    Backward: ga = gy, gb = gy.
+    """
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    """y = a - b.
+
+    Backward: ga = gy, gb = -gy.
+    """
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        return gy, -gy
+
+
+class Mul(Function):
+    """y = a * b.
+
+    Backward: ga = gy * b, gb = gy * a.
+    """
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return gy * b, gy * a
+
+
+class Div(Function):
+    """y = a / b.
+
+    Backward: ga = gy / b, gb = -gy * a / b**2.
+    """
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = gy / b
+        return ga, -ga * a / b if self.needs_input_grad[1] else None
+
+
+class Pow(Function):
+    """y = a ** b.
+
+    Backward: ga = gy * b * a**(b - 1), gb = gy * y * ln(a)  (gb only when b requires grad, so that
+    x ** 2 with x < 0 never evaluates ln of a negative number).
+    """
+
+    def forward(self, a, b):
+        return a**b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
+        gb = gy * self.output() * log(a) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x.
+
+    Backward: gx = -gy.
+    """
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise.
+
+    Backward: gy goes to the larger input; at a tie each input gets gy / 2 (as in PyTorch).
+    """
+
+    def forward(self, a, b):
+        self.share_a = (a > b) + 0.5 * (a == b)
+        return self.xp.maximum(a, b)
+
+    def backward(self, gy):
+        share_a = self.share_a.astype(gy.dtype)
+        return gy * Tensor(share_a), gy * Tensor(1 - share_a)
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise.
+
+    Backward: gy goes to the smaller input; at a tie each input gets gy / 2 (as in PyTorch).
+    """
+
+    def forward(self, a, b):
+        self.share_a = (a < b) + 0.5 * (a == b)
+        return self.xp.minimum(a, b)
+
+    def backward(self, gy):
+        share_a = self.share_a.astype(gy.dtype)
+        return gy * Tensor(share_a), gy * Tensor(1 - share_a)
+
+
+class Where(Function):
+    """y = a where `condition` else b (condition is a boolean array, not differentiated).
+
+    Backward: ga = gy where condition else 0, gb = gy where not condition else 0.
+    """
+
+    def forward(self, a, b, condition):
+        self.condition = condition
+        return self.xp.where(condition, a, b)
+
+    def backward(self, gy):
+        mask = Tensor(self.condition.astype(gy.dtype))
+        return gy * mask, gy * (1 - mask)
+
+
+class Clip(Function):
+    """y = min(max(x, low), high); a bound of None is not applied.
+
+    Backward: gx = gy where low <= x <= high, else 0 (the bounds themselves pass gy, as in PyTorch).
+    """
+
+    def forward(self, x, low, high):
+        xp = self.xp
+        inside = xp.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        self.inside = inside
+        return xp.clip(x, low, high)
+
+    def backward(self, gy):
+        return gy * Tensor(self.inside.astype(gy.dtype))
+
+
+def add(a, b) -> Tensor:
+    return Add.apply(*broadcast_pair(a, b, "add"))
+
+
+def sub(a, b) -> Tensor:
+    return Sub.apply(*broadcast_pair(a, b, "sub"))
+
+
+def mul(a, b) -> Tensor:
+    return Mul.apply(*broadcast_pair(a, b, "mul"))
+
+
+def div(a, b) -> Tensor:
+    return Div.apply(*broadcast_pair(a, b, "div"))
+
+
+def pow(a, b) -> Tensor:  # noqa: A001  (tl.pow, like torch.pow)
+    return Pow.apply(*broadcast_pair(a, b, "pow"))
+
+
+def neg(x) -> Tensor:
+    return Neg.apply(as_tensor(x))
+
+
+def maximum(a, b) -> Tensor:
+    return Maximum.apply(*broadcast_pair(a, b, "maximum"))
+
+
+def minimum(a, b) -> Tensor:
+    return Minimum.apply(*broadcast_pair(a, b, "minimum"))
+
+
+def where(condition, a, b) -> Tensor:
+    """Elementwise `a if condition else b`, broadcasting all three (like np.where)."""
+    condition = as_tensor(condition)
+    if condition.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got {condition.dtype}")
+    a, b = broadcast_pair(a, b, "where")
+    shape = broadcast_shape("where", condition.shape, a.shape)
+    a, b = broadcast_to(a, shape), broadcast_to(b, shape)
+    condition = condition.xp.broadcast_to(condition.data, shape)
+    return Where.apply(a, b, condition=condition)
+
+
+def clip(x, low=None, high=None) -> Tensor:
+    """Limit values to [low, high] (numbers; None means unbounded on that side)."""
+    if low is None and high is None:
+        raise ValueError("clip: give at least one of low and high")
+    return Clip.apply(as_tensor(x), low=low, high=high)
+
+
+def compare(a, b, name: str) -> Tensor:
+    """Elementwise comparison `name` (a NumPy ufunc name such as 'less'): a bool tensor, no graph."""
+    a, b = as_tensor(a, like=b if isinstance(b, Tensor) else None), as_tensor(b, like=a)
+    broadcast_shape(name, a.shape, b.shape)
+    return Tensor(getattr(a.xp, name)(a.data, b.data))

@@ -1,0 +1,128 @@
+"""Reductions: sum, max, min, logsumexp (primitives) and mean, var, std (composed from them).
+
+`axis` is an int, a tuple of ints or None (all axes), as in NumPy. Every backward first restores
+the reduced axes as size 1 (`_keepdims`), then broadcasts back to the input's shape.
+Derivations: docs/derivations/reduce.md
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+from ..autograd import Function
+from ..tensor import Tensor, as_tensor
+from .shape import _normalize_axis, broadcast_to, reshape
+from .unary import exp, sqrt
+
+
+def _axes(axis, ndim: int, op: str) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(sorted(_normalize_axis(a, ndim, op) for a in axes))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return axes
+
+
+def _keepdims(g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...]) -> Tensor:
+    """g (the reduced result) reshaped so the reduced axes are back, with size 1."""
+    return reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+class Sum(Function):
+    """y = sum of x over `axes`.
+
+    Backward: gx = broadcast_to(gy, x.shape)  (every summed element has derivative 1).
+    """
+
+    def forward(self, x, axes, keepdims):
+        self.input_shape, self.axes = x.shape, axes
+        return x.sum(axis=axes, keepdims=keepdims)
+
+    def backward(self, gy):
+        return broadcast_to(_keepdims(gy, self.input_shape, self.axes), self.input_shape)
+
+
+class Extremum(Function):
+    """y = max (or min) of x over `axes`.
+
+    Backward: gy goes to the elements equal to the extremum; k tied elements get gy / k each
+    (like torch.amax; a subgradient that keeps the result symmetric in the ties).
+    """
+
+    def forward(self, x, axes, keepdims, largest):
+        if any(x.shape[a] == 0 for a in axes):
+            raise ValueError(f"{'max' if largest else 'min'}: cannot reduce an empty axis of {x.shape}")
+        self.input_shape, self.axes = x.shape, axes
+        extreme = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        is_extreme = x == extreme
+        self.share = is_extreme / is_extreme.sum(axis=axes, keepdims=True)
+        return extreme if keepdims else extreme.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+
+    def backward(self, gy):
+        gx = broadcast_to(_keepdims(gy, self.input_shape, self.axes), self.input_shape)
+        return gx * Tensor(self.share.astype(gy.dtype))
+
+
+class LogSumExp(Function):
+    """y = log(sum(exp(x))) over `axes`, computed as m + log(sum(exp(x - m))) with m = max(x).
+
+    Backward: gx = gy * exp(x - y) = gy * softmax(x)  (m cancels, so it never overflows).
+    """
+
+    def forward(self, x, axes, keepdims):
+        xp = self.xp
+        self.input_shape, self.axes = x.shape, axes
+        m = x.max(axis=axes, keepdims=True) if x.size else xp.zeros([1] * x.ndim, x.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)  # NOTE: all -inf rows give -inf, not nan
+        y = m + xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True))
+        return y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        y = _keepdims(self.output(), self.input_shape, self.axes)
+        return _keepdims(gy, self.input_shape, self.axes) * exp(x - y)
+
+
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001  (tl.sum, like np.sum)
+    x = as_tensor(x)
+    return Sum.apply(x, axes=_axes(axis, x.ndim, "sum"), keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    x = as_tensor(x)
+    return Extremum.apply(x, axes=_axes(axis, x.ndim, "max"), keepdims=keepdims, largest=True)
+
+
+def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    x = as_tensor(x)
+    return Extremum.apply(x, axes=_axes(axis, x.ndim, "min"), keepdims=keepdims, largest=False)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+    x = as_tensor(x)
+    return LogSumExp.apply(x, axes=_axes(axis, x.ndim, "logsumexp"), keepdims=keepdims)
+
+
+def _count(x: Tensor, axis) -> int:
+    return math.prod(x.shape[a] for a in _axes(axis, x.ndim, "mean"))
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    """sum / n. The gradient, gy / n to every element, comes from Sum and Div."""
+    x = as_tensor(x)
+    return sum(x, axis, keepdims) / _count(x, axis)
+
+
+def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Mean squared deviation, sum((x - mean)**2) / (n - ddof). ddof=0 as in NumPy (torch uses 1)."""
+    x = as_tensor(x)
+    deviation = x - mean(x, axis, keepdims=True)
+    return sum(deviation * deviation, axis, keepdims) / builtins.max(_count(x, axis) - ddof, 0)
+
+
+def std(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """sqrt(var(x)); its gradient is infinite where all values along the axis are equal."""
+    return sqrt(var(x, axis, keepdims, ddof))

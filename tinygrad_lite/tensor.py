@@ -1,0 +1,249 @@
+"""The Tensor: an array (NumPy or CuPy), its gradient, and the op that created it.
+
+Every method below is one line that calls an op in `tinygrad_lite.ops`; the op's forward,
+backward and derivation live there, side by side.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from .backend import device_of, get_array_module
+
+DEFAULT_FLOAT = np.dtype(np.float32)
+
+
+def _as_array(data: Any, dtype) -> Any:
+    """Convert `data` to an array. Arrays keep their dtype; Python floats become float32."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.generic):
+        data = np.asarray(data)
+    if hasattr(data, "__cuda_array_interface__") or isinstance(data, np.ndarray):
+        array = data if dtype is None else data.astype(dtype, copy=False)
+    else:
+        array = np.asarray(data, dtype=dtype)
+        if dtype is None and array.dtype == np.float64:  # Python floats: the default float dtype
+            array = array.astype(DEFAULT_FLOAT)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor: unsupported dtype {array.dtype}; use bool, integer or float data")
+    return array
+
+
+def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
+    """`x` as a Tensor. A Python number next to a tensor `like` takes its dtype and device, as in
+    NumPy (float32 tensor * 2.0 stays float32); arrays keep their own dtype."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and isinstance(x, (bool, int, float)):
+        return Tensor(like.xp.asarray(x, dtype=np.result_type(like.dtype, x)))
+    return Tensor(x)
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, so it can be differentiated.
+
+    Args:
+        data: array-like (nested lists, scalars, a NumPy or CuPy array, another Tensor). NumPy and
+            CuPy arrays are wrapped without a copy and keep their dtype; Python floats become
+            float32. Use `tl.tensor` for an independent copy.
+        requires_grad: record ops on this tensor so that `backward` fills `.grad`.
+        dtype: NumPy dtype to convert to.
+
+    >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    Tensor([2., 4., 6.])
+    """
+
+    __array_ufunc__ = None  # NOTE: makes `ndarray + Tensor` call Tensor.__radd__, keeping the graph
+    __hash__ = object.__hash__  # == is elementwise, so hash by identity
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype=None):
+        self.data = _as_array(data, dtype)
+        self.grad: Tensor | None = None
+        self.creator = None  # the Function that produced this tensor; None for a leaf
+        self._version = 0  # bumped by every in-place change, checked by backward
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_()
+
+    # ---- attributes -------------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape, doc="Tuple of dimensions.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: self.data.size, doc="Number of elements.")
+    dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the elements.")
+    xp = property(lambda self: get_array_module(self.data), doc="numpy or cupy.")
+    device = property(lambda self: device_of(self.data), doc="'cpu' or 'cuda'.")
+    is_leaf = property(lambda self: self.creator is None, doc="True unless an op recorded it.")
+    T = property(lambda self: self.transpose(), doc="Axes reversed (a view for 2-D: the transpose).")
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(")
+        extras = [] if self.dtype in (DEFAULT_FLOAT, np.int64, np.bool_) else [f"dtype={self.dtype}"]
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.creator is not None:
+            extras.append(f"creator={type(self.creator).__name__}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"Tensor({', '.join([body, *extras])})"
+
+    # ---- conversion -------------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied from the GPU if needed; shared on the CPU)."""
+        return self.data if isinstance(self.data, np.ndarray) else self.data.get()
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def item(self) -> float | int | bool:
+        """The single element as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item: only one-element tensors convert to a number, got {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set requires_grad in place (only leaves can change it) and return self."""
+        if requires_grad and self.dtype.kind != "f":
+            raise TypeError(f"requires_grad: only float tensors can require grad, got {self.dtype}")
+        if self.creator is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: only leaf tensors can stop requiring grad; use detach()")
+        self.requires_grad = requires_grad
+        return self
+
+    def astype(self, dtype) -> Tensor:
+        """Differentiable dtype conversion (the gradient is cast back)."""
+        return ops.cast(self, dtype)
+
+    # ---- autograd ---------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into `.grad` of every leaf it depends on.
+
+        Args:
+            gradient: d(something)/d(self), same shape as self; may be omitted for a scalar.
+            retain_graph: keep the graph so that backward can run through it again.
+            create_graph: record the backward pass itself, so `.grad` can be differentiated.
+
+        Raises:
+            RuntimeError: self is not a scalar and no gradient was given; the graph was already
+                freed by an earlier backward; a tensor it needs was modified in place.
+        """
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # ---- in-place updates (refused when they would corrupt a gradient) ----------------------
+    def _update_in_place(self, other, symbol: str, update) -> Tensor:
+        if autograd.is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", 0)):
+            raise RuntimeError(
+                f"{symbol}=: in-place change of a tensor that requires grad; write x = x {symbol} y, "
+                "or wrap the update in `with tl.no_grad():`"
+            )
+        update(self.data, other.data if isinstance(other, Tensor) else other)
+        self._version += 1
+        return self
+
+    def __iadd__(self, other): return self._update_in_place(other, "+", operator.iadd)  # noqa: E704
+    def __isub__(self, other): return self._update_in_place(other, "-", operator.isub)  # noqa: E704
+    def __imul__(self, other): return self._update_in_place(other, "*", operator.imul)  # noqa: E704
+    def __itruediv__(self, other): return self._update_in_place(other, "/", operator.itruediv)  # noqa: E501, E704
+
+    def __setitem__(self, index, value) -> None:
+        if autograd.is_grad_enabled() and self.requires_grad:
+            raise RuntimeError("setitem: in-place change of a tensor that requires grad")
+        value = value.data if isinstance(value, Tensor) else value
+        self.data[ops.as_index(index)] = value
+        self._version += 1
+
+    # ---- arithmetic (NumPy broadcasting; Python numbers take the tensor's dtype) --------------
+    def __add__(self, other): return ops.add(self, other)  # noqa: E704
+    def __radd__(self, other): return ops.add(other, self)  # noqa: E704
+    def __sub__(self, other): return ops.sub(self, other)  # noqa: E704
+    def __rsub__(self, other): return ops.sub(other, self)  # noqa: E704
+    def __mul__(self, other): return ops.mul(self, other)  # noqa: E704
+    def __rmul__(self, other): return ops.mul(other, self)  # noqa: E704
+    def __truediv__(self, other): return ops.div(self, other)  # noqa: E704
+    def __rtruediv__(self, other): return ops.div(other, self)  # noqa: E704
+    def __pow__(self, other): return ops.pow(self, other)  # noqa: E704
+    def __rpow__(self, other): return ops.pow(other, self)  # noqa: E704
+    def __matmul__(self, other): return ops.matmul(self, other)  # noqa: E704
+    def __rmatmul__(self, other): return ops.matmul(other, self)  # noqa: E704
+    def __neg__(self): return ops.neg(self)  # noqa: E704
+    def __abs__(self): return ops.abs(self)  # noqa: E704
+
+    # ---- comparisons: boolean tensors, never differentiable ----------------------------------
+    def __lt__(self, other): return ops.compare(self, other, "less")  # noqa: E704
+    def __le__(self, other): return ops.compare(self, other, "less_equal")  # noqa: E704
+    def __gt__(self, other): return ops.compare(self, other, "greater")  # noqa: E704
+    def __ge__(self, other): return ops.compare(self, other, "greater_equal")  # noqa: E704
+    def __eq__(self, other): return ops.compare(self, other, "equal")  # noqa: E704
+    def __ne__(self, other): return ops.compare(self, other, "not_equal")  # noqa: E704
+
+    # ---- elementwise -------------------------------------------------------------------------
+    def exp(self): return ops.exp(self)  # noqa: E704
+    def log(self): return ops.log(self)  # noqa: E704
+    def sqrt(self): return ops.sqrt(self)  # noqa: E704
+    def abs(self): return ops.abs(self)  # noqa: E704
+    def sin(self): return ops.sin(self)  # noqa: E704
+    def cos(self): return ops.cos(self)  # noqa: E704
+    def maximum(self, other): return ops.maximum(self, other)  # noqa: E704
+    def minimum(self, other): return ops.minimum(self, other)  # noqa: E704
+    def clip(self, low=None, high=None): return ops.clip(self, low, high)  # noqa: E704
+    def relu(self): return ops.relu(self)  # noqa: E704
+    def leaky_relu(self, slope=0.01): return ops.leaky_relu(self, slope)  # noqa: E704
+    def sigmoid(self): return ops.sigmoid(self)  # noqa: E704
+    def tanh(self): return ops.tanh(self)  # noqa: E704
+    def gelu(self, approximate="none"): return ops.gelu(self, approximate)  # noqa: E704
+    def softplus(self, beta=1.0): return ops.softplus(self, beta)  # noqa: E704
+    def softmax(self, axis=-1): return ops.softmax(self, axis)  # noqa: E704
+    def log_softmax(self, axis=-1): return ops.log_softmax(self, axis)  # noqa: E704
+
+    # ---- reductions --------------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)  # noqa: E704
+    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)  # noqa: E704
+    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)  # noqa: E704
+    def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)  # noqa: E704
+    def var(self, axis=None, keepdims=False, ddof=0): return ops.var(self, axis, keepdims, ddof)  # noqa: E501, E704
+    def std(self, axis=None, keepdims=False, ddof=0): return ops.std(self, axis, keepdims, ddof)  # noqa: E501, E704
+    def logsumexp(self, axis=None, keepdims=False): return ops.logsumexp(self, axis, keepdims)  # noqa: E501, E704
+
+    # ---- shape -------------------------------------------------------------------------------
+    def reshape(self, *shape): return ops.reshape(self, *shape)  # noqa: E704
+    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)  # noqa: E501, E704
+    def transpose(self, *axes): return ops.transpose(self, *axes)  # noqa: E704
+    def permute(self, *axes): return ops.permute(self, *axes)  # noqa: E704
+    def squeeze(self, axis=None): return ops.squeeze(self, axis)  # noqa: E704
+    def unsqueeze(self, axis): return ops.unsqueeze(self, axis)  # noqa: E704
+    def broadcast_to(self, shape): return ops.broadcast_to(self, shape)  # noqa: E704
+    def expand(self, *shape): return ops.expand(self, *shape)  # noqa: E704
+    def split(self, sections, axis=0): return ops.split(self, sections, axis)  # noqa: E704
+    def __getitem__(self, index): return ops.getitem(self, index)  # noqa: E704
+    def matmul(self, other): return ops.matmul(self, other)  # noqa: E704
+
+
+from . import autograd, ops  # noqa: E402  (both import Tensor from this module)
