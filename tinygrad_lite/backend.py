@@ -45,6 +45,8 @@ def erf(xp, x):
         return cupyx.scipy.special.erf(x)
     try:
         from scipy.special import erf as scipy_erf
-    except ImportError:  # NOTE: the core depends on NumPy only; math.erf is exact but slow per element
+    except (
+        ImportError
+    ):  # NOTE: the core depends on NumPy only; math.erf is exact but slow per element
         return np.vectorize(math.erf, otypes=[x.dtype])(x)
     return scipy_erf(x).astype(x.dtype, copy=False)

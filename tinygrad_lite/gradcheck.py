@@ -57,7 +57,9 @@ def _analytic(fn, inputs, upstream) -> list[np.ndarray | None]:
         grads = grad(ys, wanted, grad_outputs=[Tensor(v) for v in vs], allow_unused=True)
     found = iter(grads)
     return [
-        (np.zeros(x.shape, x.dtype) if (g := next(found)) is None else g.numpy()) if x.requires_grad else None
+        (np.zeros(x.shape, x.dtype) if (g := next(found)) is None else g.numpy())
+        if x.requires_grad
+        else None
         for x in leaves
     ]
 
@@ -91,7 +93,7 @@ def _compare(i, x, analytic, numeric, atol, rtol) -> str | None:
     if analytic.size == 0 or (excess <= 0).all() and np.isfinite(analytic).all():
         return None
     excess = np.where(np.isnan(excess), np.inf, excess)
-    worst = np.unravel_index(np.argmax(excess), excess.shape)
+    worst = tuple(int(i) for i in np.unravel_index(np.argmax(excess), excess.shape))
     relative = error / np.maximum(np.abs(numeric), 1e-300)
     return (
         f"gradient of input {i} (shape {x.shape}, {x.dtype}) is wrong: at element {worst} the analytic "
@@ -187,7 +189,12 @@ def gradgradcheck(
         if not pairs:
             return tuple(Tensor(np.zeros(xs[i].shape, xs[i].dtype)) for i in checked)
         ys, vs = zip(*pairs)
-        gs = grad(ys, [xs[i] for i in checked], grad_outputs=vs, create_graph=True, allow_unused=True)
-        return tuple(Tensor(np.zeros(xs[i].shape, xs[i].dtype)) if g is None else g for i, g in zip(checked, gs))
+        gs = grad(
+            ys, [xs[i] for i in checked], grad_outputs=vs, create_graph=True, allow_unused=True
+        )
+        return tuple(
+            Tensor(np.zeros(xs[i].shape, xs[i].dtype)) if g is None else g
+            for i, g in zip(checked, gs)
+        )
 
     return gradcheck(first_derivative, (*inputs, *upstream), eps, atol, rtol, raise_exception, seed)

@@ -79,14 +79,18 @@ class Tensor:
     xp = property(lambda self: get_array_module(self.data), doc="numpy or cupy.")
     device = property(lambda self: device_of(self.data), doc="'cpu' or 'cuda'.")
     is_leaf = property(lambda self: self.creator is None, doc="True unless an op recorded it.")
-    T = property(lambda self: self.transpose(), doc="Axes reversed (a view for 2-D: the transpose).")
+    T = property(
+        lambda self: self.transpose(), doc="Axes reversed (a view for 2-D: the transpose)."
+    )
 
     def __len__(self) -> int:
         return len(self.data)
 
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(")
-        extras = [] if self.dtype in (DEFAULT_FLOAT, np.int64, np.bool_) else [f"dtype={self.dtype}"]
+        extras = (
+            [] if self.dtype in (DEFAULT_FLOAT, np.int64, np.bool_) else [f"dtype={self.dtype}"]
+        )
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
         if self.creator is not None:
@@ -107,7 +111,9 @@ class Tensor:
     def item(self) -> float | int | bool:
         """The single element as a Python number."""
         if self.size != 1:
-            raise ValueError(f"item: only one-element tensors convert to a number, got {self.shape}")
+            raise ValueError(
+                f"item: only one-element tensors convert to a number, got {self.shape}"
+            )
         return self.data.item()
 
     def tolist(self) -> Any:
@@ -131,7 +137,9 @@ class Tensor:
         if requires_grad and self.dtype.kind != "f":
             raise TypeError(f"requires_grad: only float tensors can require grad, got {self.dtype}")
         if self.creator is not None and not requires_grad:
-            raise RuntimeError("requires_grad_: only leaf tensors can stop requiring grad; use detach()")
+            raise RuntimeError(
+                "requires_grad_: only leaf tensors can stop requiring grad; use detach()"
+            )
         self.requires_grad = requires_grad
         return self
 
@@ -140,7 +148,9 @@ class Tensor:
         return ops.cast(self, dtype)
 
     # ---- autograd ---------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    def backward(
+        self, gradient=None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
         """Accumulate the gradient of this tensor into `.grad` of every leaf it depends on.
 
         Args:
@@ -159,7 +169,9 @@ class Tensor:
 
     # ---- in-place updates (refused when they would corrupt a gradient) ----------------------
     def _update_in_place(self, other, symbol: str, update) -> Tensor:
-        if autograd.is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", 0)):
+        if autograd.is_grad_enabled() and (
+            self.requires_grad or getattr(other, "requires_grad", 0)
+        ):
             raise RuntimeError(
                 f"{symbol}=: in-place change of a tensor that requires grad; write x = x {symbol} y, "
                 "or wrap the update in `with tl.no_grad():`"
@@ -168,10 +180,17 @@ class Tensor:
         self._version += 1
         return self
 
-    def __iadd__(self, other): return self._update_in_place(other, "+", operator.iadd)  # noqa: E704
-    def __isub__(self, other): return self._update_in_place(other, "-", operator.isub)  # noqa: E704
-    def __imul__(self, other): return self._update_in_place(other, "*", operator.imul)  # noqa: E704
-    def __itruediv__(self, other): return self._update_in_place(other, "/", operator.itruediv)  # noqa: E501, E704
+    def __iadd__(self, other):
+        return self._update_in_place(other, "+", operator.iadd)
+
+    def __isub__(self, other):
+        return self._update_in_place(other, "-", operator.isub)
+
+    def __imul__(self, other):
+        return self._update_in_place(other, "*", operator.imul)
+
+    def __itruediv__(self, other):
+        return self._update_in_place(other, "/", operator.itruediv)
 
     def __setitem__(self, index, value) -> None:
         if autograd.is_grad_enabled() and self.requires_grad:
@@ -181,69 +200,174 @@ class Tensor:
         self._version += 1
 
     # ---- arithmetic (NumPy broadcasting; Python numbers take the tensor's dtype) --------------
-    def __add__(self, other): return ops.add(self, other)  # noqa: E704
-    def __radd__(self, other): return ops.add(other, self)  # noqa: E704
-    def __sub__(self, other): return ops.sub(self, other)  # noqa: E704
-    def __rsub__(self, other): return ops.sub(other, self)  # noqa: E704
-    def __mul__(self, other): return ops.mul(self, other)  # noqa: E704
-    def __rmul__(self, other): return ops.mul(other, self)  # noqa: E704
-    def __truediv__(self, other): return ops.div(self, other)  # noqa: E704
-    def __rtruediv__(self, other): return ops.div(other, self)  # noqa: E704
-    def __pow__(self, other): return ops.pow(self, other)  # noqa: E704
-    def __rpow__(self, other): return ops.pow(other, self)  # noqa: E704
-    def __matmul__(self, other): return ops.matmul(self, other)  # noqa: E704
-    def __rmatmul__(self, other): return ops.matmul(other, self)  # noqa: E704
-    def __neg__(self): return ops.neg(self)  # noqa: E704
-    def __abs__(self): return ops.abs(self)  # noqa: E704
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, other):
+        return ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __abs__(self):
+        return ops.abs(self)
 
     # ---- comparisons: boolean tensors, never differentiable ----------------------------------
-    def __lt__(self, other): return ops.compare(self, other, "less")  # noqa: E704
-    def __le__(self, other): return ops.compare(self, other, "less_equal")  # noqa: E704
-    def __gt__(self, other): return ops.compare(self, other, "greater")  # noqa: E704
-    def __ge__(self, other): return ops.compare(self, other, "greater_equal")  # noqa: E704
-    def __eq__(self, other): return ops.compare(self, other, "equal")  # noqa: E704
-    def __ne__(self, other): return ops.compare(self, other, "not_equal")  # noqa: E704
+    def __lt__(self, other):
+        return ops.compare(self, other, "less")
+
+    def __le__(self, other):
+        return ops.compare(self, other, "less_equal")
+
+    def __gt__(self, other):
+        return ops.compare(self, other, "greater")
+
+    def __ge__(self, other):
+        return ops.compare(self, other, "greater_equal")
+
+    def __eq__(self, other):
+        return ops.compare(self, other, "equal")
+
+    def __ne__(self, other):
+        return ops.compare(self, other, "not_equal")
 
     # ---- elementwise -------------------------------------------------------------------------
-    def exp(self): return ops.exp(self)  # noqa: E704
-    def log(self): return ops.log(self)  # noqa: E704
-    def sqrt(self): return ops.sqrt(self)  # noqa: E704
-    def abs(self): return ops.abs(self)  # noqa: E704
-    def sin(self): return ops.sin(self)  # noqa: E704
-    def cos(self): return ops.cos(self)  # noqa: E704
-    def maximum(self, other): return ops.maximum(self, other)  # noqa: E704
-    def minimum(self, other): return ops.minimum(self, other)  # noqa: E704
-    def clip(self, low=None, high=None): return ops.clip(self, low, high)  # noqa: E704
-    def relu(self): return ops.relu(self)  # noqa: E704
-    def leaky_relu(self, slope=0.01): return ops.leaky_relu(self, slope)  # noqa: E704
-    def sigmoid(self): return ops.sigmoid(self)  # noqa: E704
-    def tanh(self): return ops.tanh(self)  # noqa: E704
-    def gelu(self, approximate="none"): return ops.gelu(self, approximate)  # noqa: E704
-    def softplus(self, beta=1.0): return ops.softplus(self, beta)  # noqa: E704
-    def softmax(self, axis=-1): return ops.softmax(self, axis)  # noqa: E704
-    def log_softmax(self, axis=-1): return ops.log_softmax(self, axis)  # noqa: E704
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
+    def maximum(self, other):
+        return ops.maximum(self, other)
+
+    def minimum(self, other):
+        return ops.minimum(self, other)
+
+    def clip(self, low=None, high=None):
+        return ops.clip(self, low, high)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def leaky_relu(self, slope=0.01):
+        return ops.leaky_relu(self, slope)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def gelu(self, approximate="none"):
+        return ops.gelu(self, approximate)
+
+    def softplus(self, beta=1.0):
+        return ops.softplus(self, beta)
+
+    def softmax(self, axis=-1):
+        return ops.softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        return ops.log_softmax(self, axis)
 
     # ---- reductions --------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)  # noqa: E704
-    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)  # noqa: E704
-    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)  # noqa: E704
-    def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)  # noqa: E704
-    def var(self, axis=None, keepdims=False, ddof=0): return ops.var(self, axis, keepdims, ddof)  # noqa: E501, E704
-    def std(self, axis=None, keepdims=False, ddof=0): return ops.std(self, axis, keepdims, ddof)  # noqa: E501, E704
-    def logsumexp(self, axis=None, keepdims=False): return ops.logsumexp(self, axis, keepdims)  # noqa: E501, E704
+    def sum(self, axis=None, keepdims=False):
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return ops.min(self, axis, keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        return ops.var(self, axis, keepdims, ddof)
+
+    def std(self, axis=None, keepdims=False, ddof=0):
+        return ops.std(self, axis, keepdims, ddof)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return ops.logsumexp(self, axis, keepdims)
 
     # ---- shape -------------------------------------------------------------------------------
-    def reshape(self, *shape): return ops.reshape(self, *shape)  # noqa: E704
-    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)  # noqa: E501, E704
-    def transpose(self, *axes): return ops.transpose(self, *axes)  # noqa: E704
-    def permute(self, *axes): return ops.permute(self, *axes)  # noqa: E704
-    def squeeze(self, axis=None): return ops.squeeze(self, axis)  # noqa: E704
-    def unsqueeze(self, axis): return ops.unsqueeze(self, axis)  # noqa: E704
-    def broadcast_to(self, shape): return ops.broadcast_to(self, shape)  # noqa: E704
-    def expand(self, *shape): return ops.expand(self, *shape)  # noqa: E704
-    def split(self, sections, axis=0): return ops.split(self, sections, axis)  # noqa: E704
-    def __getitem__(self, index): return ops.getitem(self, index)  # noqa: E704
-    def matmul(self, other): return ops.matmul(self, other)  # noqa: E704
+    def reshape(self, *shape):
+        return ops.reshape(self, *shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def transpose(self, *axes):
+        return ops.transpose(self, *axes)
+
+    def permute(self, *axes):
+        return ops.permute(self, *axes)
+
+    def squeeze(self, axis=None):
+        return ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis):
+        return ops.unsqueeze(self, axis)
+
+    def broadcast_to(self, shape):
+        return ops.broadcast_to(self, shape)
+
+    def expand(self, *shape):
+        return ops.expand(self, *shape)
+
+    def split(self, sections, axis=0):
+        return ops.split(self, sections, axis)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    def matmul(self, other):
+        return ops.matmul(self, other)
 
 
 from . import autograd, ops  # noqa: E402  (both import Tensor from this module)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, as_tensor
-from .shape import broadcast_to, broadcast_shape
+from .shape import broadcast_shape, broadcast_to
 from .unary import cast, log
 
 

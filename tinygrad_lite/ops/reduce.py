@@ -54,12 +54,18 @@ class Extremum(Function):
 
     def forward(self, x, axes, keepdims, largest):
         if any(x.shape[a] == 0 for a in axes):
-            raise ValueError(f"{'max' if largest else 'min'}: cannot reduce an empty axis of {x.shape}")
+            raise ValueError(
+                f"{'max' if largest else 'min'}: cannot reduce an empty axis of {x.shape}"
+            )
         self.input_shape, self.axes = x.shape, axes
         extreme = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
         is_extreme = x == extreme
         self.share = is_extreme / is_extreme.sum(axis=axes, keepdims=True)
-        return extreme if keepdims else extreme.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        return (
+            extreme
+            if keepdims
+            else extreme.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        )
 
     def backward(self, gy):
         gx = broadcast_to(_keepdims(gy, self.input_shape, self.axes), self.input_shape)

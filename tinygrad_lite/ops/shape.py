@@ -28,7 +28,9 @@ def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
 def sum_to(array, shape: tuple[int, ...]):
     """Undo broadcasting: sum the axes that broadcasting added or stretched (adjoint of broadcast_to)."""
     lead = array.ndim - len(shape)
-    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and array.shape[lead + i] != 1)
+    stretched = tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and array.shape[lead + i] != 1
+    )
     return array.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
 
 
@@ -159,9 +161,13 @@ def reshape(x: Tensor, *shape) -> Tensor:
     x = as_tensor(x)
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     try:
-        resolved = np.empty(x.shape, dtype=np.bool_).reshape(shape).shape  # NOTE: 0-byte-per-elt probe
+        resolved = (
+            np.empty(x.shape, dtype=np.bool_).reshape(shape).shape
+        )  # NOTE: 0-byte-per-elt probe
     except (ValueError, TypeError):
-        raise ValueError(f"reshape: cannot reshape {x.shape} ({x.size} elements) to {shape}") from None
+        raise ValueError(
+            f"reshape: cannot reshape {x.shape} ({x.size} elements) to {shape}"
+        ) from None
     return x if resolved == x.shape else Reshape.apply(x, shape=resolved)
 
 
@@ -257,7 +263,10 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     if any(t.ndim == 0 for t in tensors):
         raise ValueError(f"concatenate: zero-dimensional tensors cannot be joined, shapes {shapes}")
     axis = _normalize_axis(axis, len(first), "concatenate")
-    if any(len(s) != len(first) or s[:axis] + s[axis + 1 :] != first[:axis] + first[axis + 1 :] for s in shapes):
+    if any(
+        len(s) != len(first) or s[:axis] + s[axis + 1 :] != first[:axis] + first[axis + 1 :]
+        for s in shapes
+    ):
         raise ValueError(f"concatenate: shapes {shapes} differ outside axis {axis}")
     return Concatenate.apply(*(t.astype(dtype) for t in tensors), axis=axis)
 
@@ -276,7 +285,9 @@ def split(x: Tensor, sections: int | Sequence[int], axis: int = 0) -> list[Tenso
     n = x.shape[axis]
     if isinstance(sections, int):
         if sections <= 0 or n % sections:
-            raise ValueError(f"split: axis {axis} of {x.shape} does not divide into {sections} parts")
+            raise ValueError(
+                f"split: axis {axis} of {x.shape} does not divide into {sections} parts"
+            )
         bounds = list(range(0, n + 1, n // sections)) if n else [0] * (sections + 1)
     else:
         bounds = [0, *(min(int(i), n) for i in sections), n]
