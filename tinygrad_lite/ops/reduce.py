@@ -112,21 +112,20 @@ def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
     return LogSumExp.apply(x, axes=_axes(axis, x.ndim, "logsumexp"), keepdims=keepdims)
 
 
-def _count(x: Tensor, axis) -> int:
-    return math.prod(x.shape[a] for a in _axes(axis, x.ndim, "mean"))
-
-
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     """sum / n. The gradient, gy / n to every element, comes from Sum and Div."""
     x = as_tensor(x)
-    return sum(x, axis, keepdims) / _count(x, axis)
+    axes = _axes(axis, x.ndim, "mean")
+    return sum(x, axes, keepdims) / math.prod(x.shape[a] for a in axes)
 
 
 def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Mean squared deviation, sum((x - mean)**2) / (n - ddof). ddof=0 as in NumPy (torch uses 1)."""
+    """sum((x - mean)**2) / (n - ddof); ddof=0 as in NumPy (torch's default is 1)."""
     x = as_tensor(x)
-    deviation = x - mean(x, axis, keepdims=True)
-    return sum(deviation * deviation, axis, keepdims) / builtins.max(_count(x, axis) - ddof, 0)
+    axes = _axes(axis, x.ndim, "var")
+    deviation = x - mean(x, axes, keepdims=True)
+    count = math.prod(x.shape[a] for a in axes)
+    return sum(deviation * deviation, axes, keepdims) / builtins.max(count - ddof, 0)
 
 
 def std(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
