@@ -19,7 +19,7 @@ def broadcast_pair(a, b, op: str) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors of one dtype (NumPy's promotion) and one shape (NumPy's broadcasting)."""
     a, b = as_tensor(a, like=b if isinstance(b, Tensor) else None), as_tensor(b, like=a)
     dtype = np.result_type(a.dtype, b.dtype)
-    shape = broadcast_shape(op, a.shape, b.shape)
+    shape = a.shape if a.shape == b.shape else broadcast_shape(op, a.shape, b.shape)
     return broadcast_to(cast(a, dtype), shape), broadcast_to(cast(b, dtype), shape)
 
 
