@@ -134,9 +134,13 @@ def gradcheck(
     True
     """
     inputs = _as_tuple(inputs)
+    _warn_if_imprecise(inputs, "gradcheck")
+    return _check(fn, inputs, eps, atol, rtol, raise_exception, seed)
+
+
+def _check(fn, inputs, eps, atol, rtol, raise_exception, seed) -> bool:
     if not any(x.requires_grad for x in inputs):
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
-    _warn_if_imprecise(inputs, "gradcheck")
     rng = np.random.default_rng(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NOTE: the report shows the inf/nan itself
@@ -197,4 +201,4 @@ def gradgradcheck(
             for i, g in zip(checked, gs)
         )
 
-    return gradcheck(first_derivative, (*inputs, *upstream), eps, atol, rtol, raise_exception, seed)
+    return _check(first_derivative, (*inputs, *upstream), eps, atol, rtol, raise_exception, seed)
