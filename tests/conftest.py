@@ -2,7 +2,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-# CI runs every property test with a fixed budget; `HYPOTHESIS_PROFILE=thorough` digs deeper locally.
+# CI runs each property test with a fixed budget; HYPOTHESIS_PROFILE=thorough digs deeper.
 settings.register_profile(
     "default", max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -1,4 +1,4 @@
-"""tl.gradcheck itself: it must reject wrong backward rules, and say clearly where they are wrong."""
+"""tl.gradcheck itself: it must reject wrong backward rules and say clearly where they are wrong."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,9 @@ import tinygrad_lite as tl
 
 
 def f64(*shape, seed=0, requires_grad=True):
-    return tl.Tensor(np.random.default_rng(seed).standard_normal(shape), requires_grad=requires_grad)
+    return tl.Tensor(
+        np.random.default_rng(seed).standard_normal(shape), requires_grad=requires_grad
+    )
 
 
 # ---- negative controls: wrong backward rules that a weak checker lets through -------------------
@@ -125,7 +127,9 @@ def test_gradcheck_needs_an_input_that_requires_grad():
 
 def test_gradcheck_warns_on_float32_inputs():
     x = tl.randn(3, requires_grad=True)
-    with pytest.warns(UserWarning, match="input 0 is float32; finite differences are only reliable"):
+    with pytest.warns(
+        UserWarning, match="input 0 is float32; finite differences are only reliable"
+    ):
         tl.gradcheck(lambda t: t * 2, x, atol=1e-2, rtol=1e-2, eps=1e-3)
     with pytest.warns(UserWarning, match="gradgradcheck: input 0 is float32"):
         tl.gradgradcheck(lambda t: t * t, x, atol=1e-2, rtol=1e-2, eps=1e-3)

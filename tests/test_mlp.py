@@ -1,4 +1,4 @@
-"""A 3-layer MLP written with raw Tensor ops (no nn module): it trains, and its gradients match PyTorch."""
+"""A 3-layer MLP of raw Tensor ops (no nn module): it trains, and its gradients match PyTorch."""
 
 import numpy as np
 import pytest
@@ -33,7 +33,9 @@ def make_data(rng, n=64):
 def test_mlp_trains_and_loss_decreases():
     rng = np.random.default_rng(0)
     x, labels = make_data(rng, 128)
-    params = [tl.Tensor(p, requires_grad=True) for p in init_params(rng, [10, 32, 32, 3], np.float32)]
+    params = [
+        tl.Tensor(p, requires_grad=True) for p in init_params(rng, [10, 32, 32, 3], np.float32)
+    ]
     xs = tl.tensor(x, dtype=np.float32)
     losses = []
     for _ in range(200):
@@ -65,4 +67,6 @@ def test_mlp_gradients_match_pytorch_to_1e_10():
 
     assert loss.item() == pytest.approx(reference.item(), rel=1e-12)
     for name, p, t in zip(["w1", "b1", "w2", "b2", "w3", "b3"], ours, theirs):
-        np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=name)
+        np.testing.assert_allclose(
+            p.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=name
+        )

@@ -93,5 +93,7 @@ def test_astype_is_differentiable_and_refuses_int_targets_for_grad_tensors():
     assert y.dtype == np.float32
     y.sum().backward()
     assert x.grad.dtype == np.float64
-    with pytest.raises(TypeError, match="astype: a tensor that requires grad can only become a float"):
+    with pytest.raises(
+        TypeError, match="astype: a tensor that requires grad can only become a float"
+    ):
         x.astype(np.int32)

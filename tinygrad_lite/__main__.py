@@ -24,7 +24,9 @@ def chain_rule_demo() -> None:
     print(f"engine  dy/dx = {np.array2string(x.grad.numpy(), precision=6)}")
     print(f"by hand dy/dx = {np.array2string(by_hand, precision=6)}  (sin x + x cos x)")
     ok = tl.gradcheck(lambda t: t.sin() * t, x)
-    print(f"gradcheck (finite differences, random upstream gradient): {'passed' if ok else 'FAILED'}")
+    print(
+        f"gradcheck (finite differences, random upstream gradient): {'passed' if ok else 'FAILED'}"
+    )
 
 
 def train_xor(steps: int = 2000, learning_rate: float = 1.0, seed: int = 0) -> np.ndarray:

@@ -1,10 +1,10 @@
 """Reverse-mode automatic differentiation: the `Function` node, grad mode, and the backward walk.
 
-Every op is a `Function` subclass. `Function.apply` runs `forward` on raw arrays and, when a gradient
-is needed, records the function on the tape: it stamps a sequence number, keeps its input Tensors and
-a weak reference to its output. `backward` collects the functions reachable from the root and runs
-them newest-first (reverse execution order is a topological order), so there is no recursion and no
-limit on graph depth.
+Every op is a `Function` subclass. `Function.apply` runs `forward` on raw arrays and, when a
+gradient is needed, records the function on the tape: it stamps a sequence number, keeps its input
+Tensors and a weak reference to its output. `backward` collects the functions reachable from the
+root and runs them newest-first (reverse execution order is a topological order), so there is no
+recursion and no limit on graph depth.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class set_grad_enabled(contextlib.ContextDecorator):
 
 
 class no_grad(set_grad_enabled):
-    """`with tl.no_grad():` runs ops without recording them: no graph, no memory held for backward."""
+    """`with tl.no_grad():` runs ops without recording them: no graph, nothing kept."""
 
     def __init__(self):
         super().__init__(False)
@@ -98,7 +98,7 @@ class Function:
         return y
 
     def check_versions(self) -> None:
-        """Refuse to differentiate through a tensor that was modified in place after this op used it."""
+        """Refuse to differentiate through a tensor modified in place after this op used it."""
         for i, (x, seen) in enumerate(zip((*self.inputs, self.output()), self.versions)):
             if x is not None and x._version != seen:
                 role = f"input {i}" if i < len(self.inputs) else "output"
@@ -124,8 +124,8 @@ def _functions_reachable_from(root: Tensor) -> list[Function]:
             continue
         if fn.inputs is None:
             raise RuntimeError(
-                f"backward through {fn!r} a second time: its graph was freed by the first backward; "
-                "pass retain_graph=True to the first call if you need to backward twice"
+                f"backward through {fn!r} a second time: its graph was freed by the first "
+                "backward; pass retain_graph=True to the first call if you need to backward twice"
             )
         seen.add(id(fn))
         found.append(fn)
@@ -152,9 +152,9 @@ def run_backward(
 ) -> dict[int, tuple[Tensor, Tensor]]:
     """Propagate `root_grads` from `roots` back through the recorded graph.
 
-    Returns {id(x): (x, gradient)} for the `wanted` tensors or, when `wanted` is None, for every leaf
-    that requires grad. Pending gradients are keyed by id(tensor) and hold the tensor itself, so
-    an id cannot be reused while its gradient waits.
+    Returns {id(x): (x, gradient)} for the `wanted` tensors or, when `wanted` is None, for every
+    leaf that requires grad. Pending gradients are keyed by id(tensor) and hold the tensor
+    itself, so an id cannot be reused while its gradient waits.
     """
     pending: dict[int, tuple[Tensor, Tensor]] = {}
 
@@ -214,7 +214,7 @@ def _root_gradient(y: Tensor, gradient, name: str) -> Tensor:
 
 
 def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -> None:
-    """Accumulate d(y)/d(leaf) into `leaf.grad` for every leaf that requires grad (see Tensor.backward)."""
+    """Accumulate d(y)/d(leaf) into `leaf.grad` for every leaf that requires grad."""
     g = _root_gradient(y, gradient, "backward")
     grads = run_backward([y], [g], retain_graph or create_graph, create_graph)
     for leaf, g in grads.values():
@@ -234,7 +234,7 @@ def grad(
     Args:
         outputs: tensor(s) to differentiate; non-scalars need `grad_outputs`.
         inputs: tensor(s) that require grad (leaves or intermediate results).
-        grad_outputs: the vector in the vector-Jacobian product, one per output (None: 1 for a scalar).
+        grad_outputs: the v of the vector-Jacobian product, one per output (None: 1 for scalars).
         retain_graph: keep the graph for another backward; defaults to `create_graph`.
         create_graph: record the computation, so the returned gradients can be differentiated.
         allow_unused: return None for an input the outputs do not depend on, instead of raising.

@@ -1,6 +1,6 @@
 """Every difference between NumPy and CuPy lives here, so each op is written once against `xp`.
 
-Ops never import CuPy and never test `xp is np`; when the two libraries differ, a helper is added here.
+Ops never import CuPy and never test `xp is np`; where the two libraries differ, a helper goes here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 
 
 def get_array_module(*arrays):
-    """Return `cupy` if any argument is a CuPy array, else `numpy` (CuPy's own name for this helper).
+    """`cupy` if any argument is a CuPy array, else `numpy` (CuPy's own name for this helper).
 
     If CuPy was never imported, no argument can be a CuPy array, so this costs one dict lookup.
     """
@@ -28,7 +28,7 @@ def device_of(array) -> str:
 
 
 def scatter_add(xp, target, index, values) -> None:
-    """target[index] += values, where repeated indices accumulate (plain `+=` would keep only one)."""
+    """target[index] += values, repeated indices accumulating (plain `+=` keeps only one)."""
     if xp is np:
         np.add.at(target, index, values)
     else:

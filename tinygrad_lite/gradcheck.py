@@ -45,7 +45,7 @@ def _warn_if_imprecise(inputs: Sequence[Tensor], name: str) -> None:
 
 
 def _analytic(fn, inputs, upstream) -> list[np.ndarray | None]:
-    """vᵀJ for each input that requires grad (None for the others), on fresh copies of the inputs."""
+    """vᵀJ for each input that requires grad (None for the others), on fresh input copies."""
     leaves = [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in inputs]
     outputs = _outputs(fn, leaves)
     pairs = [(y, v) for y, v in zip(outputs, upstream) if y.requires_grad]
@@ -96,10 +96,12 @@ def _compare(i, x, analytic, numeric, atol, rtol) -> str | None:
     worst = tuple(int(i) for i in np.unravel_index(np.argmax(excess), excess.shape))
     relative = error / np.maximum(np.abs(numeric), 1e-300)
     return (
-        f"gradient of input {i} (shape {x.shape}, {x.dtype}) is wrong: at element {worst} the analytic "
-        f"gradient is {analytic[worst]:.6g} but finite differences give {numeric[worst]:.6g}. "
+        f"gradient of input {i} (shape {x.shape}, {x.dtype}) is wrong: at element {worst} the "
+        f"analytic gradient is {analytic[worst]:.6g} but finite differences give "
+        f"{numeric[worst]:.6g}. "
         f"{int((excess > 0).sum())} of {x.size} elements are outside atol={atol:g} + rtol={rtol:g}"
-        f"·|numeric|; max abs error {np.nanmax(error):.3g}, max rel error {np.nanmax(relative):.3g}."
+        f"·|numeric|; max abs error {np.nanmax(error):.3g}, "
+        f"max rel error {np.nanmax(relative):.3g}."
     )
 
 

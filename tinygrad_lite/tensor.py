@@ -173,8 +173,8 @@ class Tensor:
             self.requires_grad or getattr(other, "requires_grad", 0)
         ):
             raise RuntimeError(
-                f"{symbol}=: in-place change of a tensor that requires grad; write x = x {symbol} y, "
-                "or wrap the update in `with tl.no_grad():`"
+                f"{symbol}=: in-place change of a tensor that requires grad; write "
+                f"x = x {symbol} y, or wrap the update in `with tl.no_grad():`"
             )
         update(self.data, other.data if isinstance(other, Tensor) else other)
         self._version += 1

@@ -121,7 +121,9 @@ def test_inplace_change_of_saved_input_is_detected():
     x = tl.tensor([3.0, 4.0])
     y = (w * x).sum()
     x += 1  # x does not require grad, so this is allowed, but Mul saved the old x
-    with pytest.raises(RuntimeError, match=r"Mul: its input 1 of shape \(2,\) was modified in place"):
+    with pytest.raises(
+        RuntimeError, match=r"Mul: its input 1 of shape \(2,\) was modified in place"
+    ):
         y.backward()
 
 

@@ -1,4 +1,4 @@
-"""One entry per public differentiable op: how to draw its inputs and parameters, and its PyTorch twin.
+"""One entry per public differentiable op: how to draw its inputs and parameters, its torch twin.
 
 tests/ops/test_gradients.py (finite differences) and tests/ops/test_vs_torch.py (PyTorch CPU)
 both parametrize over SPECS, so a new op needs one line here to be checked both ways.
@@ -23,19 +23,25 @@ from tinygrad_lite import ops
 
 def shapes(min_dims=0, max_dims=3, min_side=0, max_side=4):
     """Strategy factory: one input of any shape, size-0 and size-1 sides included by default."""
-    return lambda data: (data.draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims,
-                                                    min_side=min_side, max_side=max_side)),)  # fmt: skip
+    strategy = hnp.array_shapes(
+        min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    )
+    return lambda data: (data.draw(strategy),)
 
 
 def broadcast_pair(min_side=0):
     """Two shapes that broadcast together (NumPy's rules), e.g. (3, 1) and (4,)."""
-    strategy = hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, min_side=min_side, max_side=4)
+    strategy = hnp.mutually_broadcastable_shapes(
+        num_shapes=2, max_dims=3, min_side=min_side, max_side=4
+    )
     return lambda data: data.draw(strategy).input_shapes
 
 
 def matmul_shapes(data):
     """Vector, matrix and broadcast-batched operands, by np.matmul's own signature."""
-    strategy = hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=3, max_side=3)
+    strategy = hnp.mutually_broadcastable_shapes(
+        signature=np.matmul.signature, max_dims=3, max_side=3
+    )
     return data.draw(strategy).input_shapes
 
 
@@ -84,7 +90,10 @@ class OpSpec:
         if self.distinct:
             arrays = _distinct_values(rng, input_shapes, self.low, self.high)
         else:
-            lows, highs = np.broadcast_to(self.low, len(input_shapes)), np.broadcast_to(self.high, len(input_shapes))
+            lows, highs = (
+                np.broadcast_to(self.low, len(input_shapes)),
+                np.broadcast_to(self.high, len(input_shapes)),
+            )
             arrays = [rng.uniform(lo, hi, s) for s, lo, hi in zip(input_shapes, lows, highs)]
         for kink in self.kinks:  # NOTE: finite differences across a kink measure a different slope
             for a in arrays:
@@ -120,7 +129,9 @@ def flatten_params(data, input_shapes):
 
 def swap_params(data, input_shapes):
     ndim = len(input_shapes[0])
-    return {"axes": (data.draw(st.integers(-ndim, ndim - 1)), data.draw(st.integers(-ndim, ndim - 1)))}
+    return {
+        "axes": (data.draw(st.integers(-ndim, ndim - 1)), data.draw(st.integers(-ndim, ndim - 1)))
+    }
 
 
 def permute_params(data, input_shapes):
@@ -155,7 +166,9 @@ def expand_params(data, input_shapes):
     target = broadcast_params(data, input_shapes)["shape"]
     lead = len(target) - len(input_shapes[0])
     keep = data.draw(st.lists(st.booleans(), min_size=len(target), max_size=len(target)))
-    return {"shape": tuple(-1 if i >= lead and k else n for i, (n, k) in enumerate(zip(target, keep)))}
+    return {
+        "shape": tuple(-1 if i >= lead and k else n for i, (n, k) in enumerate(zip(target, keep)))
+    }
 
 
 def getitem_params(data, input_shapes):
@@ -191,7 +204,11 @@ def concat_shapes(data):
 
 def concat_params(data, input_shapes):
     first = input_shapes[0]
-    axes = [a for a in range(len(first)) if all(s[:a] + s[a + 1 :] == first[:a] + first[a + 1 :] for s in input_shapes)]
+    axes = [
+        a
+        for a in range(len(first))
+        if all(s[:a] + s[a + 1 :] == first[:a] + first[a + 1 :] for s in input_shapes)
+    ]
     return {"axis": axes[0]}
 
 
@@ -211,7 +228,9 @@ def split_params(data, input_shapes):
 
 def pad_params(data, input_shapes):
     ndim = len(input_shapes[0])
-    widths = data.draw(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=ndim, max_size=ndim))
+    widths = data.draw(
+        st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=ndim, max_size=ndim)
+    )
     return {"pad_width": tuple(widths), "value": data.draw(st.sampled_from([0.0, -1.5]))}
 
 
@@ -223,7 +242,10 @@ def where_params(data, input_shapes):
 def ddof_params(data, input_shapes):
     params = reduce_params(data, input_shapes)
     shape = input_shapes[0]
-    count = math.prod(shape[a] for a in np.atleast_1d(params["axis"] if params["axis"] is not None else range(len(shape))))
+    count = math.prod(
+        shape[a]
+        for a in np.atleast_1d(params["axis"] if params["axis"] is not None else range(len(shape)))
+    )
     params["ddof"] = data.draw(st.sampled_from([0, 1] if count > 1 else [0]))
     return params
 
@@ -240,7 +262,9 @@ def _torch_reduce(name):
         torch = _torch()
         dims = _torch_dims(axis, x.ndim)
         if x.ndim == 0:
-            return getattr(torch, name)(x, **extra) if name not in ("amax", "amin", "logsumexp") else x
+            return (
+                getattr(torch, name)(x, **extra) if name not in ("amax", "amin", "logsumexp") else x
+            )
         return getattr(torch, name)(x, dim=dims, keepdim=keepdims, **extra)
 
     return reduce
@@ -274,8 +298,10 @@ SPECS: list[OpSpec] = [
     OpSpec("pow_scalar", lambda x: x**3, lambda x: x**3),
     OpSpec("rsub_scalar", lambda x: 1.5 - x, lambda x: 1.5 - x),
     OpSpec("neg", operator.neg, operator.neg),
-    OpSpec("maximum", tl.maximum, lambda a, b: _torch().maximum(a, b), broadcast_pair(), distinct=True),
-    OpSpec("minimum", tl.minimum, lambda a, b: _torch().minimum(a, b), broadcast_pair(), distinct=True),
+    OpSpec("maximum", tl.maximum, lambda a, b: _torch().maximum(a, b), broadcast_pair(),
+           distinct=True),
+    OpSpec("minimum", tl.minimum, lambda a, b: _torch().minimum(a, b), broadcast_pair(),
+           distinct=True),
     OpSpec("where", lambda a, b, condition: tl.where(condition, a, b),
            lambda a, b, condition: _torch().where(_torch().from_numpy(condition), a, b),
            broadcast_pair(), where_params),
@@ -300,7 +326,8 @@ SPECS: list[OpSpec] = [
            shapes(min_side=1), ddof_params),
     OpSpec("std", tl.std, lambda x, ddof, **p: _torch_reduce("std")(x, correction=ddof, **p),
            shapes(min_dims=1, min_side=2), ddof_params),
-    OpSpec("logsumexp", tl.logsumexp, _torch_reduce("logsumexp"), shapes(min_side=1), reduce_params),
+    OpSpec("logsumexp", tl.logsumexp, _torch_reduce("logsumexp"), shapes(min_side=1),
+           reduce_params),
     # shape
     OpSpec("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape),
            shapes(), reshape_params),
@@ -312,8 +339,10 @@ SPECS: list[OpSpec] = [
     OpSpec("permute", lambda x, axes: x.permute(*axes), lambda x, axes: x.permute(axes),
            shapes(), permute_params),
     OpSpec("squeeze", tl.squeeze,
-           lambda x, axis: x.squeeze() if axis is None else x.squeeze(axis), squeeze_shapes, squeeze_params),
-    OpSpec("unsqueeze", tl.unsqueeze, lambda x, axis: x.unsqueeze(axis), shapes(), unsqueeze_params),
+           lambda x, axis: x.squeeze() if axis is None else x.squeeze(axis), squeeze_shapes,
+           squeeze_params),
+    OpSpec("unsqueeze", tl.unsqueeze, lambda x, axis: x.unsqueeze(axis), shapes(),
+           unsqueeze_params),
     OpSpec("broadcast_to", tl.broadcast_to, lambda x, shape: x.broadcast_to(shape), shapes(),
            broadcast_params),
     OpSpec("expand", lambda x, shape: x.expand(*shape), lambda x, shape: x.expand(shape), shapes(),
@@ -322,7 +351,8 @@ SPECS: list[OpSpec] = [
            getitem_shapes, getitem_params),
     OpSpec("concatenate", lambda *xs, axis: tl.concatenate(xs, axis),
            lambda *xs, axis: _torch().cat(xs, axis), concat_shapes, concat_params),
-    OpSpec("stack", lambda *xs: tl.stack(xs, axis=-1), lambda *xs: _torch().stack(xs, dim=-1), stack_shapes),
+    OpSpec("stack", lambda *xs: tl.stack(xs, axis=-1), lambda *xs: _torch().stack(xs, dim=-1),
+           stack_shapes),
     OpSpec("split", lambda x, sections, axis: tuple(tl.split(x, sections, axis)),
            lambda x, sections, axis: _torch().tensor_split(x, sections, axis),
            shapes(min_dims=1), split_params),
@@ -333,11 +363,13 @@ SPECS: list[OpSpec] = [
            lambda x: _F().leaky_relu(x, 0.1), kinks=(0.0,)),
     OpSpec("sigmoid", tl.sigmoid, lambda x: x.sigmoid(), low=-6.0, high=6.0),
     OpSpec("tanh", tl.tanh, lambda x: x.tanh()),
-    OpSpec("softmax", tl.softmax, lambda x, axis: x.softmax(axis), shapes(min_dims=1, min_side=1), axis_param),
+    OpSpec("softmax", tl.softmax, lambda x, axis: x.softmax(axis),
+           shapes(min_dims=1, min_side=1), axis_param),
     OpSpec("log_softmax", tl.log_softmax, lambda x, axis: x.log_softmax(axis),
            shapes(min_dims=1, min_side=1), axis_param),
     OpSpec("gelu", tl.gelu, lambda x: _F().gelu(x), low=-4.0, high=4.0),
     OpSpec("gelu_tanh", lambda x: tl.gelu(x, "tanh"), lambda x: _F().gelu(x, approximate="tanh")),
     OpSpec("normal_cdf", ops.normal_cdf, lambda x: _torch().special.ndtr(x)),
-    OpSpec("softplus", lambda x: tl.softplus(x, 2.0), lambda x: _F().softplus(x, beta=2.0), low=-5.0, high=5.0),
+    OpSpec("softplus", lambda x: tl.softplus(x, 2.0), lambda x: _F().softplus(x, beta=2.0),
+           low=-5.0, high=5.0),
 ]  # fmt: skip

@@ -11,7 +11,7 @@ from tinygrad_lite.ops.shape import sum_to
 @given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=1, max_dims=3, max_side=4),
        seed=st.integers(0, 2**32 - 1))  # fmt: skip
 def test_sum_to_is_the_adjoint_of_broadcast_to(shapes, seed):
-    """<g, broadcast(v)> == <sum_to(g), v>: the identity that makes sum_to broadcasting's gradient."""
+    """<g, broadcast(v)> == <sum_to(g), v>: why sum_to is the gradient of broadcasting."""
     (shape,), target = shapes.input_shapes, shapes.result_shape
     rng = np.random.default_rng(seed)
     v, g = rng.standard_normal(shape), rng.standard_normal(target)
@@ -48,7 +48,9 @@ def test_getitem_float_index_is_an_error():
 
 
 def test_reshape_error_names_both_shapes():
-    with pytest.raises(ValueError, match=r"reshape: cannot reshape \(3, 4\) \(12 elements\) to \(5, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"reshape: cannot reshape \(3, 4\) \(12 elements\) to \(5, 2\)"
+    ):
         tl.ones((3, 4)).reshape(5, 2)
 
 
@@ -81,7 +83,9 @@ def test_broadcast_to_error_names_shapes():
 
 
 def test_concatenate_mismatch_names_shapes():
-    with pytest.raises(ValueError, match=r"concatenate: shapes \[\(2, 3\), \(2, 4\)\] differ outside axis 0"):
+    with pytest.raises(
+        ValueError, match=r"concatenate: shapes \[\(2, 3\), \(2, 4\)\] differ outside axis 0"
+    ):
         tl.concatenate([tl.ones((2, 3)), tl.ones((2, 4))], axis=0)
 
 

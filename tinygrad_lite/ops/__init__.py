@@ -1,4 +1,4 @@
-"""The op library. Each op is a Function subclass (forward, backward, derivation) plus a public function.
+"""The op library: each op is a Function subclass (forward, backward, derivation) and a function.
 
 Modules: arithmetic, unary, reduce, shape, linalg, activation.
 """

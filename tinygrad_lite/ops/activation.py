@@ -1,7 +1,8 @@
 """Activations: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax, gelu, softplus.
 
 Each forward is written to stay finite for |x| = 1000, and each backward reuses the output where
-the derivative is a function of it (sigmoid, tanh, softmax). Derivations: docs/derivations/activation.md
+the derivative is a function of it (sigmoid, tanh, softmax).
+Derivations: docs/derivations/activation.md
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ def normal_cdf(x) -> Tensor:
 
 
 def gelu(x, approximate: str = "none") -> Tensor:
-    """GELU. approximate='tanh' gives 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))), composed from ops."""
+    """GELU; approximate='tanh' gives 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))) from other ops."""
     x = as_tensor(x)
     if approximate == "none":
         return GELU.apply(x)

@@ -16,7 +16,7 @@ from .unary import cast, log
 
 
 def broadcast_pair(a, b, op: str) -> tuple[Tensor, Tensor]:
-    """Both operands as Tensors of one dtype (NumPy's promotion) and one shape (NumPy's broadcasting)."""
+    """Both operands as Tensors of one dtype and shape (NumPy's promotion and broadcasting)."""
     a, b = as_tensor(a, like=b if isinstance(b, Tensor) else None), as_tensor(b, like=a)
     dtype = np.result_type(a.dtype, b.dtype)
     shape = a.shape if a.shape == b.shape else broadcast_shape(op, a.shape, b.shape)
@@ -225,7 +225,7 @@ def clip(x, low=None, high=None) -> Tensor:
 
 
 def compare(a, b, name: str) -> Tensor:
-    """Elementwise comparison `name` (a NumPy ufunc name such as 'less'): a bool tensor, no graph."""
+    """Elementwise comparison by NumPy ufunc name (e.g. 'less'): a bool tensor, no graph."""
     a, b = as_tensor(a, like=b if isinstance(b, Tensor) else None), as_tensor(b, like=a)
     broadcast_shape(name, a.shape, b.shape)
     return Tensor(getattr(a.xp, name)(a.data, b.data))

@@ -16,7 +16,9 @@ from .shape import broadcast_shape, broadcast_to, squeeze, transpose, unsqueeze
 
 
 class MatMul(Function):
-    """y = a @ b for a (..., n, k) and b (..., k, m) with equal batch axes: y[..., i, j] = Σ_k a[..., i, k] b[..., k, j].
+    """y = a @ b for a (..., n, k) and b (..., k, m) with equal batch axes.
+
+    y[..., i, j] = Σ_k a[..., i, k] b[..., k, j].
 
     Backward: ga = gy @ bᵀ, gb = aᵀ @ gy  (ᵀ swaps the last two axes).
     """

@@ -1,4 +1,4 @@
-"""Ops that move elements without changing them: reshape, permute, broadcast, index, concatenate, pad.
+"""Ops that move elements without changing them: reshape, permute, broadcast, index, concat, pad.
 
 Each backward is the adjoint move: reshape back, permute back, sum what was broadcast, scatter what
 was gathered, slice what was padded. Derivations: docs/derivations/shape.md
@@ -26,7 +26,7 @@ def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def sum_to(array, shape: tuple[int, ...]):
-    """Undo broadcasting: sum the axes that broadcasting added or stretched (adjoint of broadcast_to)."""
+    """Undo broadcasting: sum the axes it added or stretched (the adjoint of broadcast_to)."""
     lead = array.ndim - len(shape)
     stretched = tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and array.shape[lead + i] != 1
@@ -157,7 +157,7 @@ class Pad(Function):
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
-    """x with a new shape; one entry may be -1 (inferred). Accepts reshape(x, 2, 3) or reshape(x, (2, 3))."""
+    """x with a new shape, one entry may be -1: reshape(x, 2, 3) or reshape(x, (2, 3))."""
     x = as_tensor(x)
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     try:
