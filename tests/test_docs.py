@@ -1,0 +1,47 @@
+"""Docs and code stay in sync: each op's Function has a `Backward:` docstring line and a section
+`## name (`Class`)` on its module's derivation page, and each section names a real Function."""
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from tinygrad_lite import ops
+from tinygrad_lite.autograd import Function
+
+DERIVATIONS = Path(__file__).resolve().parents[1] / "docs" / "derivations"
+MODULES = [ops.arithmetic, ops.unary, ops.reduce, ops.shape, ops.linalg, ops.activation]
+
+
+def functions_of(module) -> dict[str, type]:
+    return {
+        name: cls
+        for name, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, Function) and cls.__module__ == module.__name__
+    }
+
+
+def documented_classes(module) -> list[str]:
+    page = DERIVATIONS / f"{module.__name__.rsplit('.', 1)[1]}.md"
+    return re.findall(r"^## .*\(`(\w+)`\)\s*$", page.read_text(), flags=re.M)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_every_function_has_a_backward_line_and_a_derivation(module):
+    documented = documented_classes(module)
+    for name, cls in functions_of(module).items():
+        assert "Backward:" in (cls.__doc__ or ""), f"{name} has no 'Backward:' docstring line"
+        assert name in documented, f"{name} has no '## ... (`{name}`)' section"
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_every_derivation_names_an_existing_function(module):
+    unknown = set(documented_classes(module)) - set(functions_of(module))
+    assert not unknown, f"sections for unknown Functions: {sorted(unknown)}"
+
+
+def test_module_docstrings_link_to_existing_pages():
+    for module in MODULES:
+        (link,) = re.findall(r"docs/derivations/\w+\.md", module.__doc__)
+        assert (DERIVATIONS.parents[1] / link).exists(), link
