@@ -116,8 +116,9 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def _functions_reachable_from(root: Tensor) -> list[Function]:
-    seen, stack, found = set(), [root.creator], []
+def _functions_reachable_from(roots: Sequence[Tensor]) -> list[Function]:
+    """Every recorded function the roots depend on, newest first (a topological order)."""
+    seen, stack, found = set(), [root.creator for root in roots], []
     while stack:
         fn = stack.pop()
         if fn is None or id(fn) in seen:
@@ -133,14 +134,24 @@ def _functions_reachable_from(root: Tensor) -> list[Function]:
     return sorted(found, key=lambda fn: fn.seq, reverse=True)
 
 
-def _check_gradient(fn: Function, i: int, x: Tensor, gx: Tensor) -> None:
-    if not isinstance(gx, Tensor):
-        raise TypeError(f"{type(fn).__name__}.backward returned {type(gx).__name__} for input {i}")
-    if gx.shape != x.shape:
-        raise RuntimeError(
-            f"{type(fn).__name__}.backward returned a gradient of shape {gx.shape} for input {i} "
-            f"of shape {x.shape}"
-        )
+def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
+    """Run fn.backward and check that it returned one gradient of the right shape per input."""
+    gxs = fn.backward(gy)
+    gxs = gxs if isinstance(gxs, tuple) else (gxs,)
+    name = f"{type(fn).__name__}.backward"
+    if len(gxs) != len(fn.inputs):
+        raise RuntimeError(f"{name} returned {len(gxs)} gradients for {len(fn.inputs)} inputs")
+    for i, (x, gx, needed) in enumerate(zip(fn.inputs, gxs, fn.needs_input_grad)):
+        if not needed or gx is None:
+            continue
+        if not isinstance(gx, Tensor):
+            raise TypeError(f"{name} returned a {type(gx).__name__} for input {i}, not a Tensor")
+        if gx.shape != x.shape or gx.dtype != x.dtype:
+            raise RuntimeError(
+                f"{name} returned a gradient of shape {gx.shape} ({gx.dtype}) for input {i} "
+                f"of shape {x.shape} ({x.dtype})"
+            )
+    return gxs
 
 
 def run_backward(
@@ -166,25 +177,19 @@ def run_backward(
         accumulate(root, g)
     wanted_ids = None if wanted is None else {id(x) for x in wanted}
     results: dict[int, tuple[Tensor, Tensor]] = {}
-    functions = [fn for root in roots for fn in _functions_reachable_from(root)]
-    functions = sorted({id(fn): fn for fn in functions}.values(), key=lambda f: f.seq, reverse=True)
-
     with set_grad_enabled(create_graph):
-        for fn in functions:
+        for fn in _functions_reachable_from(roots):
             y = fn.output()
-            entry = pending.pop(id(y), None) if y is not None else None
-            if entry is None:  # no gradient reached this node (e.g. only a non-float path used it)
-                continue
-            gy = entry[1]
-            if wanted_ids is not None and id(y) in wanted_ids:
-                results[id(y)] = (y, gy)
-            fn.check_versions()
-            gxs = fn.backward(gy)
-            gxs = gxs if isinstance(gxs, tuple) else (gxs,)
-            for i, (x, gx, needed) in enumerate(zip(fn.inputs, gxs, fn.needs_input_grad)):
-                if needed and gx is not None:
-                    _check_gradient(fn, i, x, gx)
-                    accumulate(x, gx)
+            _, gy = pending.pop(id(y), (None, None)) if y is not None else (None, None)
+            if gy is not None:  # else no gradient reached this node: nothing to propagate
+                if wanted_ids is not None and id(y) in wanted_ids:
+                    results[id(y)] = (y, gy)
+                fn.check_versions()
+                for x, gx, needed in zip(
+                    fn.inputs, _gradients_of_inputs(fn, gy), fn.needs_input_grad
+                ):
+                    if needed and gx is not None:
+                        accumulate(x, gx)
             if not retain_graph:
                 fn.release()
 
