@@ -44,24 +44,23 @@ def _warn_if_imprecise(inputs: Sequence[Tensor], name: str) -> None:
             )
 
 
+def _vjp(fn, xs, vs, create_graph: bool = False) -> list[Tensor]:
+    """vᵀJ of fn at xs for each x that requires grad; zeros where the outputs do not depend on x."""
+    pairs = [(y, v) for y, v in zip(_outputs(fn, xs), vs) if y.requires_grad]
+    wanted = [x for x in xs if x.requires_grad]
+    if pairs:
+        ys, vs = zip(*pairs)
+        grads = grad(ys, wanted, grad_outputs=vs, create_graph=create_graph, allow_unused=True)
+    else:
+        grads = [None] * len(wanted)
+    return [Tensor(np.zeros(x.shape, x.dtype)) if g is None else g for x, g in zip(wanted, grads)]
+
+
 def _analytic(fn, inputs, upstream) -> list[np.ndarray | None]:
     """vᵀJ for each input that requires grad (None for the others), on fresh input copies."""
     leaves = [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in inputs]
-    outputs = _outputs(fn, leaves)
-    pairs = [(y, v) for y, v in zip(outputs, upstream) if y.requires_grad]
-    wanted = [x for x in leaves if x.requires_grad]
-    if not pairs:
-        grads = [None] * len(wanted)
-    else:
-        ys, vs = zip(*pairs)
-        grads = grad(ys, wanted, grad_outputs=[Tensor(v) for v in vs], allow_unused=True)
-    found = iter(grads)
-    return [
-        (np.zeros(x.shape, x.dtype) if (g := next(found)) is None else g.numpy())
-        if x.requires_grad
-        else None
-        for x in leaves
-    ]
+    grads = iter(_vjp(fn, leaves, [Tensor(v) for v in upstream]))
+    return [next(grads).numpy() if x.requires_grad else None for x in leaves]
 
 
 def _numeric(fn, inputs, i: int, upstream, eps: float) -> np.ndarray:
@@ -186,21 +185,9 @@ def gradgradcheck(
     upstream = [
         Tensor(rng.standard_normal(y.shape).astype(y.dtype), requires_grad=True) for y in outputs
     ]
-    checked = [i for i, x in enumerate(inputs) if x.requires_grad]
 
     def first_derivative(*args):
         xs, vs = args[: len(inputs)], args[len(inputs) :]
-        ys = _outputs(fn, xs)
-        pairs = [(y, v) for y, v in zip(ys, vs) if y.requires_grad]
-        if not pairs:
-            return tuple(Tensor(np.zeros(xs[i].shape, xs[i].dtype)) for i in checked)
-        ys, vs = zip(*pairs)
-        gs = grad(
-            ys, [xs[i] for i in checked], grad_outputs=vs, create_graph=True, allow_unused=True
-        )
-        return tuple(
-            Tensor(np.zeros(xs[i].shape, xs[i].dtype)) if g is None else g
-            for i, g in zip(checked, gs)
-        )
+        return tuple(_vjp(fn, xs, vs, create_graph=True))
 
     return _check(first_derivative, (*inputs, *upstream), eps, atol, rtol, raise_exception, seed)
