@@ -14,7 +14,7 @@ import itertools
 import weakref
 from collections.abc import Sequence
 
-from .backend import device_of, get_array_module
+from .backend import check_same_device, get_array_module
 from .tensor import Tensor
 
 _grad_enabled = True
@@ -80,10 +80,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         arrays = [x.data for x in inputs]
-        devices = {device_of(a) for a in arrays}
-        if len(devices) > 1:
-            shown = ", ".join(f"{device_of(a)} {a.shape}" for a in arrays)
-            raise RuntimeError(f"{cls.__name__}: inputs are on different devices ({shown})")
+        check_same_device(cls.__name__, arrays)
         fn = cls()
         fn.xp = get_array_module(*arrays)
         y = Tensor(fn.forward(*arrays, **params))

@@ -22,6 +22,13 @@ def get_array_module(*arrays):
     return np
 
 
+def check_same_device(op: str, arrays) -> None:
+    """Raise if `arrays` mix NumPy and CuPy, naming the op and each input's device and shape."""
+    if "cupy" in sys.modules and len({device_of(a) for a in arrays}) > 1:
+        shown = ", ".join(f"{device_of(a)} {a.shape}" for a in arrays)
+        raise RuntimeError(f"{op}: inputs are on different devices ({shown})")
+
+
 def device_of(array) -> str:
     """'cuda' for a CuPy array, 'cpu' for everything else."""
     return "cpu" if get_array_module(array) is np else "cuda"

@@ -19,7 +19,7 @@ def _as_tuple(y):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
-@settings(max_examples=15)
+@settings(max_examples=max(1, settings.default.max_examples * 3 // 4))
 @given(data=st.data())
 def test_matches_torch(spec, data):
     arrays, params = spec.draw(data)

@@ -18,8 +18,10 @@ from .unary import cast, log
 def broadcast_pair(a, b, op: str) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors of one dtype and shape (NumPy's promotion and broadcasting)."""
     a, b = as_tensor(a, like=b if isinstance(b, Tensor) else None), as_tensor(b, like=a)
+    if a.shape == b.shape and a.dtype == b.dtype:
+        return a, b
     dtype = np.result_type(a.dtype, b.dtype)
-    shape = a.shape if a.shape == b.shape else broadcast_shape(op, a.shape, b.shape)
+    shape = broadcast_shape(op, a.shape, b.shape)
     return broadcast_to(cast(a, dtype), shape), broadcast_to(cast(b, dtype), shape)
 
 
