@@ -168,36 +168,34 @@ class Tensor:
         self.grad = None
 
     # ---- in-place updates (refused when they would corrupt a gradient) ----------------------
-    def _update_in_place(self, other, symbol: str, update) -> Tensor:
+    def _update_in_place(self, other, statement: str, update) -> Tensor:
         if autograd.is_grad_enabled() and (
-            self.requires_grad or getattr(other, "requires_grad", 0)
+            self.requires_grad or getattr(other, "requires_grad", False)
         ):
             raise RuntimeError(
-                f"{symbol}=: in-place change of a tensor that requires grad; write "
-                f"x = x {symbol} y, or wrap the update in `with tl.no_grad():`"
+                f"{statement}: in-place change involving a tensor that requires grad, whose "
+                "gradient would be lost; compute a new tensor instead (x = x + y), or wrap the "
+                "update in `with tl.no_grad():`"
             )
         update(self.data, other.data if isinstance(other, Tensor) else other)
         self._version += 1
         return self
 
     def __iadd__(self, other):
-        return self._update_in_place(other, "+", operator.iadd)
+        return self._update_in_place(other, "x += y", operator.iadd)
 
     def __isub__(self, other):
-        return self._update_in_place(other, "-", operator.isub)
+        return self._update_in_place(other, "x -= y", operator.isub)
 
     def __imul__(self, other):
-        return self._update_in_place(other, "*", operator.imul)
+        return self._update_in_place(other, "x *= y", operator.imul)
 
     def __itruediv__(self, other):
-        return self._update_in_place(other, "/", operator.itruediv)
+        return self._update_in_place(other, "x /= y", operator.itruediv)
 
     def __setitem__(self, index, value) -> None:
-        if autograd.is_grad_enabled() and self.requires_grad:
-            raise RuntimeError("setitem: in-place change of a tensor that requires grad")
-        value = value.data if isinstance(value, Tensor) else value
-        self.data[ops.as_index(index)] = value
-        self._version += 1
+        index = ops.as_index(index)
+        self._update_in_place(value, "x[index] = y", lambda data, v: data.__setitem__(index, v))
 
     # ---- arithmetic (NumPy broadcasting; Python numbers take the tensor's dtype) --------------
     def __add__(self, other):
