@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .ops.shape import unpack_sizes
 from .tensor import DEFAULT_FLOAT, Tensor
 
 _rng = np.random.default_rng()
@@ -28,11 +29,6 @@ def _float(dtype) -> np.dtype:
     return dtype
 
 
-def _shape(shape: tuple) -> tuple[int, ...]:
-    """Accept both zeros(2, 3) and zeros((2, 3))."""
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-
-
 def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (torch.tensor); Python floats become float32."""
     data = data.data if isinstance(data, Tensor) else data
@@ -48,11 +44,13 @@ def full(shape, value, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), dtype or DEFAULT_FLOAT), requires_grad=requires_grad)
+    return Tensor(
+        np.zeros(unpack_sizes(shape), dtype or DEFAULT_FLOAT), requires_grad=requires_grad
+    )
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape(shape), dtype or DEFAULT_FLOAT), requires_grad=requires_grad)
+    return Tensor(np.ones(unpack_sizes(shape), dtype or DEFAULT_FLOAT), requires_grad=requires_grad)
 
 
 def zeros_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -82,11 +80,11 @@ def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
 
 def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal."""
-    values = _rng.standard_normal(_shape(shape)).astype(_float(dtype))
+    values = _rng.standard_normal(unpack_sizes(shape)).astype(_float(dtype))
     return Tensor(values, requires_grad=requires_grad)
 
 
 def uniform(*shape, low: float = 0.0, high: float = 1.0, dtype=None, requires_grad=False) -> Tensor:
     """Uniform on [low, high)."""
-    values = _rng.uniform(low, high, _shape(shape)).astype(_float(dtype))
+    values = _rng.uniform(low, high, unpack_sizes(shape)).astype(_float(dtype))
     return Tensor(values, requires_grad=requires_grad)

@@ -34,6 +34,11 @@ def sum_to(array, shape: tuple[int, ...]):
     return array.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
 
 
+def unpack_sizes(args: tuple) -> tuple:
+    """Accept both f(2, 3) and f((2, 3)), as NumPy and PyTorch do."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
 def _normalize_axis(axis: int, ndim: int, op: str) -> int:
     if not -ndim <= axis < ndim:
         raise ValueError(f"{op}: axis {axis} is out of range for {ndim} dimensions")
@@ -159,11 +164,9 @@ class Pad(Function):
 def reshape(x: Tensor, *shape) -> Tensor:
     """x with a new shape, one entry may be -1: reshape(x, 2, 3) or reshape(x, (2, 3))."""
     x = as_tensor(x)
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    try:
-        resolved = (
-            np.empty(x.shape, dtype=np.bool_).reshape(shape).shape
-        )  # NOTE: 0-byte-per-elt probe
+    shape = unpack_sizes(shape)
+    try:  # NOTE: an uninitialised probe array resolves -1 and checks the size, never touched
+        resolved = np.empty(x.shape, dtype=np.bool_).reshape(shape).shape
     except (ValueError, TypeError):
         raise ValueError(
             f"reshape: cannot reshape {x.shape} ({x.size} elements) to {shape}"
@@ -183,7 +186,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def permute(x: Tensor, *axes) -> Tensor:
     """Reorder all axes: permute(x, 2, 0, 1) gives shape (x.shape[2], x.shape[0], x.shape[1])."""
-    axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+    axes = unpack_sizes(axes)
     axes = tuple(_normalize_axis(int(a), x.ndim, "permute") for a in axes)
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the axes of {x.shape}")
@@ -231,7 +234,7 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
 
 def expand(x: Tensor, *shape) -> Tensor:
     """torch-style broadcast: -1 keeps the size of that axis."""
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    shape = unpack_sizes(shape)
     lead = len(shape) - x.ndim
     return broadcast_to(x, tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape)))
 
