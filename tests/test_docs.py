@@ -1,25 +1,15 @@
 """Docs and code stay in sync: each op's Function has a `Backward:` docstring line and a section
 `## name (`Class`)` on its module's derivation page, and each section names a real Function."""
 
-import inspect
 import re
 from pathlib import Path
 
 import pytest
 
-from tinygrad_lite import ops
-from tinygrad_lite.autograd import Function
+from .op_modules import OP_MODULES as MODULES
+from .op_modules import functions_of
 
 DERIVATIONS = Path(__file__).resolve().parents[1] / "docs" / "derivations"
-MODULES = [ops.arithmetic, ops.unary, ops.reduce, ops.shape, ops.linalg, ops.activation]
-
-
-def functions_of(module) -> dict[str, type]:
-    return {
-        name: cls
-        for name, cls in inspect.getmembers(module, inspect.isclass)
-        if issubclass(cls, Function) and cls.__module__ == module.__name__
-    }
 
 
 def documented_classes(module) -> list[str]:

@@ -197,6 +197,28 @@ class Tensor:
         index = ops.as_index(index)
         self._update_in_place(value, "x[index] = y", lambda data, v: data.__setitem__(index, v))
 
+    def add_(self, other) -> Tensor:
+        return self._update_in_place(other, "x.add_(y)", operator.iadd)
+
+    def sub_(self, other) -> Tensor:
+        return self._update_in_place(other, "x.sub_(y)", operator.isub)
+
+    def mul_(self, other) -> Tensor:
+        return self._update_in_place(other, "x.mul_(y)", operator.imul)
+
+    def div_(self, other) -> Tensor:
+        return self._update_in_place(other, "x.div_(y)", operator.itruediv)
+
+    def copy_(self, source) -> Tensor:
+        """Overwrite the values with `source` (broadcast to this shape, cast to this dtype)."""
+        return self._update_in_place(source, "x.copy_(y)", lambda data, v: data.__setitem__(..., v))
+
+    def fill_(self, value) -> Tensor:
+        return self.copy_(value)
+
+    def zero_(self) -> Tensor:
+        return self.copy_(0)
+
     # ---- arithmetic (NumPy broadcasting; Python numbers take the tensor's dtype) --------------
     def __add__(self, other):
         return ops.add(self, other)

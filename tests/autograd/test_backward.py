@@ -200,3 +200,18 @@ def test_dropping_a_100k_chain_without_backward_frees_it():
     del y
     gc.collect()
     assert probe() is None
+
+
+def test_named_inplace_methods_bump_the_version_and_respect_no_grad():
+    w = tl.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"x.sub_\(y\)"):
+        w.sub_(1.0)
+    with tl.no_grad():
+        w.sub_(0.5).mul_(4.0).add_(1.0).div_(2.0)
+        np.testing.assert_array_equal(w.numpy(), [1.5, 1.5, 1.5])
+        w.copy_(np.arange(3.0))
+        np.testing.assert_array_equal(w.numpy(), [0, 1, 2])
+        w.fill_(7.0)
+        assert w.numpy().tolist() == [7, 7, 7]
+        w.zero_()
+    assert w.numpy().tolist() == [0, 0, 0] and w._version == 7

@@ -1,6 +1,6 @@
 """The op library: each op is a Function subclass (forward, backward, derivation) and a function.
 
-Modules: arithmetic, unary, reduce, shape, linalg, activation.
+Modules: arithmetic, unary, reduce, shape, linalg, activation, loss.
 """
 
 from .activation import (
@@ -17,6 +17,7 @@ from .activation import (
 )
 from .arithmetic import add, clip, compare, div, maximum, minimum, mul, neg, pow, sub, where
 from .linalg import matmul
+from .loss import softmax_cross_entropy
 from .reduce import logsumexp, max, mean, min, std, sum, var
 from .shape import (
     as_index,
@@ -35,12 +36,3 @@ from .shape import (
     unsqueeze,
 )
 from .unary import abs, cast, cos, exp, log, sin, sqrt
-
-__all__ = [
-    "abs", "add", "as_index", "broadcast_to", "cast", "clip", "compare", "concatenate", "cos",
-    "div", "exp", "expand", "flatten", "gelu", "getitem", "leaky_relu", "log", "log_softmax",
-    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "normal_cdf",
-    "normal_pdf", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sin", "softmax",
-    "softplus", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh",
-    "transpose", "unsqueeze", "var", "where",
-]  # fmt: skip

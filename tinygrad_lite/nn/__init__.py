@@ -1,0 +1,19 @@
+"""Layers, losses and containers: tl.nn, with torch.nn's names."""
+
+from . import functional, init, utils
+from .layers import (
+    GELU,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import Module, Parameter, Sequential
+from .utils import clip_grad_norm_, l1_penalty, l2_penalty

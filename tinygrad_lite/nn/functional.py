@@ -1,0 +1,28 @@
+"""The stateless forms of layers and losses (torch.nn.functional's names)."""
+
+from ..ops import (
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    softmax_cross_entropy,
+    softplus,
+    tanh,
+)
+from .layers import dropout
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+
+
+def linear(x, weight, bias=None):
+    """x @ weightᵀ + bias, with weight of shape (out_features, in_features)."""
+    y = x @ weight.T
+    return y if bias is None else y + bias

@@ -1,0 +1,182 @@
+"""Loss functions (functional, with PyTorch's names and arguments) and their Module forms.
+
+All take `reduction` = 'mean' (default), 'sum' or 'none'. Derivations: docs/derivations/loss.md
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor, as_tensor
+from .module import Module
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "none":
+        return losses
+    raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _same_shape(input: Tensor, target, name: str) -> tuple[Tensor, Tensor]:
+    """Losses refuse to broadcast: (N, 1) against (N,) would silently give an (N, N) loss."""
+    target = as_tensor(target, like=input)
+    if input.shape != target.shape:
+        raise ValueError(
+            f"{name}: input shape {input.shape} and target shape {target.shape} differ"
+        )
+    return input, target
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error (input - target)². Backward: 2 (input - target) / n."""
+    input, target = _same_shape(input, target, "mse_loss")
+    difference = input - target
+    return _reduce(difference * difference, reduction, "mse_loss")
+
+
+def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean absolute error |input - target|. Backward: sign(input - target) / n."""
+    input, target = _same_shape(input, target, "l1_loss")
+    return _reduce(ops.abs(input - target), reduction, "l1_loss")
+
+
+def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p, each log clamped at -100 as in PyTorch
+    (so p = 0 or 1 gives a large finite loss, not inf). Prefer the `_with_logits` form."""
+    input, target = _same_shape(input, target, "binary_cross_entropy")
+    values = input.numpy()
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise ValueError(
+            "binary_cross_entropy: input must be probabilities in [0, 1]; for raw scores use "
+            "binary_cross_entropy_with_logits"
+        )
+    log_p = ops.log(input).clip(-100.0)
+    log_not_p = ops.log(1 - input).clip(-100.0)
+    return _reduce(-(target * log_p + (1 - target) * log_not_p), reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """BCE of sigmoid(x) written as softplus(x) - t·x, finite for any x.
+
+    Backward: σ(x) - t (the sigmoid's σ' cancels against the log's 1/σ)."""
+    input, target = _same_shape(input, target, "binary_cross_entropy_with_logits")
+    return _reduce(
+        ops.softplus(input) - target * input, reduction, "binary_cross_entropy_with_logits"
+    )
+
+
+def _class_axis_last(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N·d1·..., C), PyTorch's layout for per-pixel classes."""
+    if x.ndim <= 2:
+        return x
+    return ops.permute(x, 0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
+
+
+def _labels(target, classes: int, name: str) -> np.ndarray:
+    """Integer class labels as a NumPy array, checked to lie in [0, classes)."""
+    labels = np.asarray(target.numpy() if isinstance(target, Tensor) else target)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{name}: class labels must be integers, got {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(
+            f"{name}: labels must be in [0, {classes}), got values from {labels.min()} "
+            f"to {labels.max()}"
+        )
+    return labels
+
+
+def cross_entropy(
+    input: Tensor, target, reduction: str = "mean", label_smoothing: float = 0.0
+) -> Tensor:
+    """Cross-entropy of softmax(input) for logits of shape (N, C) (or (N, C, d1, ...)).
+
+    Args:
+        input: logits, classes on axis 1.
+        target: integer class labels of shape (N,) (or (N, d1, ...)), or class probabilities /
+            one-hot rows of the same shape as input.
+        reduction: 'mean', 'sum' or 'none'.
+        label_smoothing: ε; the target becomes (1 - ε)·target + ε / C.
+
+    Uses the fused SoftmaxCrossEntropy op, whose backward is softmax(input) - target.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"cross_entropy: logits need shape (N, C), got {input.shape}")
+    classes = input.shape[1]
+    target = as_tensor(target, like=input)
+    batch_shape = input.shape[:1] + input.shape[2:]
+    if target.dtype.kind == "f":
+        if target.shape != input.shape:
+            raise ValueError(
+                f"cross_entropy: probability targets {target.shape} must match logits {input.shape}"
+            )
+        target = _class_axis_last(target)
+    else:
+        labels = _labels(target, classes, "cross_entropy")
+        if labels.shape != batch_shape:
+            raise ValueError(f"cross_entropy: labels {labels.shape} for logits {input.shape}")
+        one_hot = np.eye(classes, dtype=input.dtype)[labels.reshape(-1)]
+        target = Tensor(input.xp.asarray(one_hot))
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    losses = ops.softmax_cross_entropy(_class_axis_last(input), target)
+    return _reduce(losses.reshape(batch_shape), reduction, "cross_entropy")
+
+
+def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """-log_probs[i, target_i], for log-probabilities of shape (N, C) and integer labels (N,).
+    Backward: -gy at the picked entries (scatter-added), 0 elsewhere."""
+    if input.ndim != 2:
+        raise ValueError(f"nll_loss: log-probabilities need shape (N, C), got {input.shape}")
+    labels = _labels(target, input.shape[1], "nll_loss")
+    if labels.shape != input.shape[:1]:
+        raise ValueError(f"nll_loss: labels {labels.shape} for log-probabilities {input.shape}")
+    return _reduce(-input[np.arange(input.shape[0]), labels], reduction, "nll_loss")
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean"):
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    def forward(self, input, target):
+        return mse_loss(input, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    def forward(self, input, target):
+        return l1_loss(input, target, self.reduction)
+
+
+class BCELoss(_Loss):
+    def forward(self, input, target):
+        return binary_cross_entropy(input, target, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    def forward(self, input, target):
+        return binary_cross_entropy_with_logits(input, target, self.reduction)
+
+
+class NLLLoss(_Loss):
+    def forward(self, input, target):
+        return nll_loss(input, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0):
+        super().__init__(reduction)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        return cross_entropy(input, target, self.reduction, self.label_smoothing)

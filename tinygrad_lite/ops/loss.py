@@ -1,0 +1,45 @@
+"""Fused softmax + cross-entropy, the one loss that needs its own backward.
+
+Derivations: docs/derivations/loss.md
+"""
+
+from __future__ import annotations
+
+from ..autograd import Function, is_grad_enabled
+from ..tensor import Tensor
+from .activation import log_softmax
+from .unary import exp
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-row loss ℓ = -Σ_c t_c log p_c with p = softmax(z), for logits z and targets t of
+    shape (N, C); log p is computed as z - logsumexp(z), so no probability underflows to log 0.
+
+    Backward: gz = gy · (p Σ_c t_c - t), which is p - t for targets summing to 1 (the σ' factor
+    cancels); gt = -gy · log p.
+    """
+
+    def forward(self, logits, target):
+        xp = self.xp
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        self.log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        return -(target * self.log_p).sum(axis=1)
+
+    def backward(self, gy):
+        logits, target = self.inputs
+        # NOTE: with create_graph, log p is rebuilt from ops so the gradient is differentiable too
+        log_p = log_softmax(logits, axis=1) if is_grad_enabled() else Tensor(self.log_p)
+        gy = gy.reshape(-1, 1)
+        g_logits = gy * (exp(log_p) * target.sum(axis=1, keepdims=True) - target)
+        g_target = -gy * log_p if self.needs_input_grad[1] else None
+        return g_logits, g_target
+
+
+def softmax_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
+    """Per-row cross-entropy of softmax(logits) against target probabilities, both (N, C)."""
+    if logits.ndim != 2 or logits.shape != target.shape:
+        raise ValueError(
+            f"softmax_cross_entropy: logits {logits.shape} and targets {target.shape} must both "
+            "be (N, C)"
+        )
+    return SoftmaxCrossEntropy.apply(logits, target.astype(logits.dtype))
