@@ -23,7 +23,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from . import nn
+from . import nn, optim
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (
     abs,

@@ -23,6 +23,11 @@ def batch_by_classes(count=1, extra_axis=False):
     return draw
 
 
+def two_same_shapes(data):
+    """Input and target of one non-empty shape (the mean of nothing is NaN)."""
+    return shapes(min_side=1)(data) * 2
+
+
 def reduction(data):
     return data.draw(st.sampled_from(["mean", "sum", "none"]))
 
@@ -74,13 +79,13 @@ LOSS_SPECS = [
            lambda x, target, **p: _torch_labels(_torch_F().nll_loss)(x, target, **p),
            batch_by_classes(), nll_params, low=-4.0, high=0.0),
     OpSpec("mse_loss", F.mse_loss, lambda x, y, **p: _torch_F().mse_loss(x, y, **p),
-           lambda data: shapes(min_side=1)(data) * 2, reduction_params),
+           two_same_shapes, reduction_params),
     OpSpec("l1_loss", F.l1_loss, lambda x, y, **p: _torch_F().l1_loss(x, y, **p),
-           lambda data: shapes(min_side=1)(data) * 2, reduction_params, distinct=True),
+           two_same_shapes, reduction_params, distinct=True),
     OpSpec("binary_cross_entropy", F.binary_cross_entropy,
-           lambda p, t, **k: _torch_F().binary_cross_entropy(p, t, **k),
-           lambda data: shapes(min_side=1)(data) * 2, reduction_params, low=(0.05, 0.0), high=(0.95, 1.0)),
+           lambda p, t, **k: _torch_F().binary_cross_entropy(p, t, **k), two_same_shapes,
+           reduction_params, low=(0.05, 0.0), high=(0.95, 1.0)),
     OpSpec("binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits,
            lambda x, t, **k: _torch_F().binary_cross_entropy_with_logits(x, t, **k),
-           lambda data: shapes(min_side=1)(data) * 2, reduction_params, low=(-5.0, 0.0), high=(5.0, 1.0)),
+           two_same_shapes, reduction_params, low=(-5.0, 0.0), high=(5.0, 1.0)),
 ]  # fmt: skip
