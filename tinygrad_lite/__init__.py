@@ -25,6 +25,7 @@ from .creation import (
 )
 from . import nn, optim
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .serialization import load, save
 from .ops import (
     abs,
     add,
