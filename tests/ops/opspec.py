@@ -48,10 +48,14 @@ class OpSpec:
     distinct: bool = False
     smooth: bool = True
     tolerances: dict = field(default_factory=dict)
+    case: Callable | None = None  # draws (input_shapes, params) together, when they must agree
 
     def draw(self, data, dtype=np.float64) -> tuple[list[np.ndarray], dict]:
-        input_shapes = self.input_shapes(data)
-        params = self.params(data, input_shapes)
+        if self.case is not None:
+            input_shapes, params = self.case(data)
+        else:
+            input_shapes = self.input_shapes(data)
+            params = self.params(data, input_shapes)
         rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
         if self.distinct:
             arrays = _distinct_values(rng, input_shapes, self.low, self.high)

@@ -18,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_lite as tl
 from tinygrad_lite import ops
 
+from .layer_specs import LAYER_SPECS
 from .loss_specs import LOSS_SPECS
 from .opspec import OpSpec, broadcast_pair, shapes
 
@@ -310,4 +311,4 @@ SPECS: list[OpSpec] = [
            low=-5.0, high=5.0),
 ]  # fmt: skip
 
-SPECS += LOSS_SPECS
+SPECS += LOSS_SPECS + LAYER_SPECS

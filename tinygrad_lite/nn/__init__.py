@@ -1,9 +1,11 @@
 """Layers, losses and containers: tl.nn, with torch.nn's names."""
 
 from . import functional, init, utils
+from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .layers import (
     GELU,
     Dropout,
+    Embedding,
     Flatten,
     Identity,
     LeakyReLU,
@@ -16,4 +18,5 @@ from .layers import (
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, Parameter, Sequential
+from .normalization import BatchNorm1d, BatchNorm2d
 from .utils import clip_grad_norm_, l1_penalty, l2_penalty

@@ -11,7 +11,8 @@ from ..ops import (
     softplus,
     tanh,
 )
-from .layers import dropout
+from .conv import avg_pool2d, conv2d, max_pool2d
+from .layers import dropout, embedding
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -20,6 +21,7 @@ from .losses import (
     mse_loss,
     nll_loss,
 )
+from .normalization import batch_norm
 
 
 def linear(x, weight, bias=None):

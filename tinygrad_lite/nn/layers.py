@@ -41,6 +41,39 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"
 
 
+def embedding(indices, weight: Tensor) -> Tensor:
+    """The rows of `weight` picked by integer `indices` (any shape): weight[indices]."""
+    indices = indices.numpy() if isinstance(indices, Tensor) else np.asarray(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got {indices.dtype}")
+    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+        raise IndexError(
+            f"embedding: indices must be in [0, {weight.shape[0]}), got values from "
+            f"{indices.min()} to {indices.max()}"
+        )
+    return weight[weight.xp.asarray(indices)]
+
+
+class Embedding(Module):
+    """Row lookup: y = weight[indices], weight of shape (num_embeddings, embedding_dim) ~ N(0, 1).
+
+    Backward: each looked-up row receives its gradient by scatter-add (repeats accumulate).
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, dtype=None):
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = Parameter(
+            np.empty((num_embeddings, embedding_dim), dtype=dtype or DEFAULT_FLOAT)
+        )
+        init.normal_(self.weight)
+
+    def forward(self, indices) -> Tensor:
+        return embedding(indices, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout), so
     evaluation needs no rescaling. Backward: gx = gy · mask / (1 - p)."""

@@ -16,6 +16,7 @@ from .activation import (
     tanh,
 )
 from .arithmetic import add, clip, compare, div, maximum, minimum, mul, neg, pow, sub, where
+from .conv import fold, unfold
 from .linalg import matmul
 from .loss import softmax_cross_entropy
 from .reduce import logsumexp, max, mean, min, std, sum, var

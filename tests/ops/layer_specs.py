@@ -1,0 +1,119 @@
+"""Specs of the spatial layers. Each `case` draws a window (kernel, stride, padding, dilation,
+groups) and an image it fits, together, so every drawn case is valid."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from tinygrad_lite import ops
+from tinygrad_lite.nn import functional as F
+from tinygrad_lite.ops.conv import Window
+
+from .opspec import OpSpec
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def draw_window(data, pooling=False) -> Window:
+    kernel = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    stride = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)))
+    dilation = (1, 1) if pooling else (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)))
+    limits = [k // 2 for k in kernel] if pooling else [2, 2]  # PyTorch pools pad <= kernel / 2
+    padding = (data.draw(st.integers(0, limits[0])), data.draw(st.integers(0, limits[1])))
+    return Window(kernel, stride, padding, dilation)
+
+
+def draw_image(data, window: Window, channels: int) -> tuple[int, int, int, int]:
+    """(N, C, H, W) with H, W large enough for at least one window position."""
+    spans = [
+        d * (k - 1) + 1 - 2 * p for k, p, d in zip(window.kernel, window.padding, window.dilation)
+    ]
+    height, width = (max(span, 1) + data.draw(st.integers(0, 3)) for span in spans)
+    return data.draw(st.integers(1, 2)), channels, height, width
+
+
+def window_kwargs(window: Window) -> dict:
+    return {"kernel_size": window.kernel, "stride": window.stride, "padding": window.padding,
+            "dilation": window.dilation}  # fmt: skip
+
+
+def unfold_case(data):
+    window = draw_window(data)
+    return [draw_image(data, window, data.draw(st.integers(1, 3)))], window_kwargs(window)
+
+
+def fold_case(data):
+    window = draw_window(data)
+    n, c, height, width = draw_image(data, window, data.draw(st.integers(1, 3)))
+    oh, ow = window.output_size(height, width, "fold")
+    return [(n, oh, ow, c, *window.kernel)], {
+        "output_size": (height, width),
+        **window_kwargs(window),
+    }
+
+
+def conv_case(data):
+    groups = data.draw(st.integers(1, 2))
+    group_in, group_out = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2))
+    window = draw_window(data)
+    image = draw_image(data, window, groups * group_in)
+    shapes = [image, (groups * group_out, group_in, *window.kernel), (groups * group_out,)]
+    params = window_kwargs(window)
+    del params["kernel_size"]  # it is the weight's shape
+    return shapes, {**params, "groups": groups}
+
+
+def pool_case(data):
+    window = draw_window(data, pooling=True)
+    params = window_kwargs(window)
+    del params["dilation"]
+    return [draw_image(data, window, data.draw(st.integers(1, 3)))], params
+
+
+def torch_unfold(x, kernel_size, stride, padding, dilation):
+    """torch's (N, C·KH·KW, L) layout turned into ours, (N, OH, OW, C, KH, KW)."""
+    cols = _torch().nn.functional.unfold(x, kernel_size, dilation, padding, stride)
+    oh, ow = Window(kernel_size, stride, padding, dilation).output_size(*x.shape[2:], "unfold")
+    return cols.reshape(x.shape[0], x.shape[1], *kernel_size, oh, ow).permute(0, 4, 5, 1, 2, 3)
+
+
+def torch_fold(cols, output_size, kernel_size, stride, padding, dilation):
+    n, oh, ow, c, kh, kw = cols.shape
+    flat = cols.permute(0, 3, 4, 5, 1, 2).reshape(n, c * kh * kw, oh * ow)
+    return _torch().nn.functional.fold(flat, output_size, kernel_size, dilation, padding, stride)
+
+
+def batch_norm_case(data):
+    channels = data.draw(st.integers(1, 3))
+    spatial = data.draw(st.sampled_from([(), (3,), (2, 3)]))
+    return [(data.draw(st.integers(2, 4)), channels, *spatial), (channels,), (channels,)], {}
+
+
+def embedding_case(data):
+    rows, width = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 3))
+    picks = data.draw(st.lists(st.integers(0, rows - 1), min_size=1, max_size=6))
+    indices = np.array(picks).reshape(-1, 1) if len(picks) % 2 else np.array(picks).reshape(2, -1)
+    return [(rows, width)], {"indices": indices}
+
+
+LAYER_SPECS = [
+    OpSpec("unfold", ops.unfold, torch_unfold, case=unfold_case),
+    OpSpec("fold", ops.fold, torch_fold, case=fold_case),
+    OpSpec("conv2d", F.conv2d, lambda x, w, b, **p: _torch().nn.functional.conv2d(x, w, b, **p),
+           case=conv_case),
+    OpSpec("max_pool2d", F.max_pool2d, lambda x, **p: _torch().nn.functional.max_pool2d(x, **p),
+           case=pool_case, distinct=True),
+    OpSpec("avg_pool2d", F.avg_pool2d, lambda x, **p: _torch().nn.functional.avg_pool2d(x, **p),
+           case=pool_case),
+    OpSpec("batch_norm", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+           lambda x, w, b: _torch().nn.functional.batch_norm(x, None, None, w, b, training=True),
+           case=batch_norm_case),
+    OpSpec("embedding", lambda w, indices: F.embedding(indices, w),
+           lambda w, indices: _torch().nn.functional.embedding(_torch().from_numpy(indices), w),
+           case=embedding_case),
+]  # fmt: skip

@@ -1,0 +1,126 @@
+"""im2col and col2im: the adjoint pair that convolution and pooling are built from.
+
+Unfold copies every kernel-sized window of an NCHW image into its own row ("im2col"), so a
+convolution becomes one matrix product. Fold adds the windows back into an image ("col2im").
+Each is the other's backward, so gradients of any order work.
+Derivations: docs/derivations/conv.md
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..autograd import Function
+from ..backend import sliding_window_view
+from ..tensor import Tensor
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be an int or a pair, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+@dataclass(frozen=True)
+class Window:
+    """Kernel size, stride, padding and dilation, each as (height, width)."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+
+    @classmethod
+    def of(cls, kernel_size, stride=1, padding=0, dilation=1) -> Window:
+        window = cls(_pair(kernel_size, "kernel_size"), _pair(stride, "stride"),
+                     _pair(padding, "padding"), _pair(dilation, "dilation"))  # fmt: skip
+        if min(window.kernel + window.stride + window.dilation) < 1 or min(window.padding) < 0:
+            raise ValueError(f"invalid window {window}: sizes must be >= 1 and padding >= 0")
+        return window
+
+    def output_size(self, height: int, width: int, op: str) -> tuple[int, int]:
+        """Positions of the window along each axis: (H + 2p - d(k - 1) - 1) // s + 1."""
+        sizes = tuple(
+            (n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, k, s, p, d in zip(
+                (height, width), self.kernel, self.stride, self.padding, self.dilation
+            )
+        )
+        if min(sizes) < 1:
+            raise ValueError(
+                f"{op}: input of size {(height, width)} is smaller than the kernel {self.kernel} "
+                f"(dilation {self.dilation}, padding {self.padding})"
+            )
+        return sizes
+
+
+def window_view(xp, padded, window: Window):
+    """(N, C, OH, OW, KH, KW) read-only view of every window of an already padded image."""
+    (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
+    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    return sliding_window_view(xp, padded, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+class Unfold(Function):
+    """im2col: cols[n, i, j, c, a, b] = x_padded[n, c, i·s + a·d, j·s + b·d] (for each axis).
+
+    Backward: gx = fold(gcols): every window element's gradient is added back to the pixel it was
+    copied from (pixels shared by overlapping windows collect several).
+    """
+
+    def forward(self, x, window: Window):
+        self.window, self.input_shape = window, x.shape
+        (ph, pw) = window.padding
+        padded = self.xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        views = window_view(self.xp, padded, window)
+        return self.xp.ascontiguousarray(views.transpose(0, 2, 3, 1, 4, 5))
+
+    def backward(self, gy):
+        return Fold.apply(gy, input_shape=self.input_shape, window=self.window)
+
+
+class Fold(Function):
+    """col2im: x[n, c, i·s + a·d, j·s + b·d] += cols[n, i, j, c, a, b], then the padding is cut.
+
+    Backward: gcols = unfold(gx) (the adjoint of Fold is Unfold).
+    """
+
+    def forward(self, cols, input_shape, window: Window):
+        self.window = window
+        n, channels, height, width = input_shape
+        (ph, pw), (sh, sw), (dh, dw) = window.padding, window.stride, window.dilation
+        _, oh, ow = cols.shape[:3]
+        image = self.xp.zeros((n, channels, height + 2 * ph, width + 2 * pw), dtype=cols.dtype)
+        for a in range(window.kernel[0]):  # NOTE: a loop over kernel offsets, not over pixels
+            for b in range(window.kernel[1]):
+                rows = slice(a * dh, a * dh + sh * (oh - 1) + 1, sh)
+                columns = slice(b * dw, b * dw + sw * (ow - 1) + 1, sw)
+                image[:, :, rows, columns] += cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+        return image[:, :, ph : ph + height, pw : pw + width]
+
+    def backward(self, gy):
+        return Unfold.apply(gy, window=self.window)
+
+
+def unfold(x: Tensor, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:
+    """All windows of an (N, C, H, W) tensor as an (N, OH, OW, C, KH, KW) tensor (im2col)."""
+    if x.ndim != 4:
+        raise ValueError(f"unfold: expected an (N, C, H, W) input, got shape {x.shape}")
+    window = Window.of(kernel_size, stride, padding, dilation)
+    window.output_size(*x.shape[2:], "unfold")
+    return Unfold.apply(x, window=window)
+
+
+def fold(cols: Tensor, output_size, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:
+    """Sum (N, OH, OW, C, KH, KW) windows back into an (N, C, H, W) image (col2im); output_size
+    is (H, W)."""
+    window = Window.of(kernel_size, stride, padding, dilation)
+    height, width = _pair(output_size, "output_size")
+    expected = (*window.output_size(height, width, "fold"), window.kernel)
+    if cols.ndim != 6 or (cols.shape[1], cols.shape[2], cols.shape[4:]) != expected:
+        raise ValueError(
+            f"fold: windows of shape {cols.shape} do not match {expected} for {window}"
+        )
+    shape = (cols.shape[0], cols.shape[3], height, width)
+    return Fold.apply(cols, input_shape=shape, window=window)
