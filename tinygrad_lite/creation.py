@@ -22,6 +22,12 @@ def manual_seed(seed: int) -> None:
     _rng = np.random.default_rng(seed)
 
 
+def fresh_seed() -> int:
+    """A fresh seed from the global generator, for objects with generators of their own (a
+    DataLoader's shuffling), so that tl.manual_seed makes them reproducible too."""
+    return int(_rng.integers(2**63))
+
+
 def _float(dtype) -> np.dtype:
     dtype = np.dtype(DEFAULT_FLOAT if dtype is None else dtype)
     if dtype.kind != "f":

@@ -1,0 +1,97 @@
+"""Dataset, TensorDataset, DataLoader and train_test_split.
+
+A DataLoader over a TensorDataset takes each batch with one fancy-indexing operation per array
+(no per-sample Python loop); any other Dataset is read sample by sample and stacked.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from .. import creation
+from ..tensor import Tensor
+
+
+class Dataset:
+    """A sized collection of samples: define __len__ and __getitem__(i) -> tuple of arrays."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int):
+        raise NotImplementedError
+
+
+class TensorDataset(Dataset):
+    """Samples are the rows of equally long arrays: dataset[i] = (x[i], y[i], ...)."""
+
+    def __init__(self, *arrays):
+        self.arrays = [a.numpy() if isinstance(a, Tensor) else np.asarray(a) for a in arrays]
+        lengths = {len(a) for a in self.arrays}
+        if len(lengths) != 1:
+            raise ValueError(f"TensorDataset: arrays have different lengths {sorted(lengths)}")
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index):
+        return tuple(a[index] for a in self.arrays)
+
+
+class DataLoader:
+    """Batches of a dataset as tuples of Tensors.
+
+    Args:
+        dataset: a Dataset (or anything with __len__ and __getitem__ returning tuples).
+        batch_size: samples per batch.
+        shuffle: a new random order every epoch (every `for` over the loader).
+        drop_last: skip a final batch smaller than batch_size.
+        seed: seed of this loader's shuffling; None draws one from tl.manual_seed's generator.
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False,
+                 drop_last: bool = False, seed: int | None = None):  # fmt: skip
+        if batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
+        self.dataset, self.batch_size = dataset, batch_size
+        self.shuffle, self.drop_last = shuffle, drop_last
+        if seed is None:
+            seed = int(creation.fresh_seed())
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield self._batch(order[start : start + self.batch_size])
+
+    def _batch(self, indices: np.ndarray) -> tuple[Tensor, ...]:
+        if isinstance(self.dataset, TensorDataset):
+            return tuple(Tensor(a[indices]) for a in self.dataset.arrays)
+        samples = [self.dataset[int(i)] for i in indices]
+        return tuple(Tensor(np.stack(column)) for column in zip(*samples))
+
+
+def train_test_split(*arrays: Sequence, test_size: float = 0.2, seed: int | None = 0,
+                     shuffle: bool = True) -> list[np.ndarray]:  # fmt: skip
+    """Split equally long arrays into train and test parts: returns [a_train, a_test, b_train, ...]
+    like scikit-learn's function. test_size is a fraction in (0, 1) or a count."""
+    arrays = [np.asarray(a.numpy() if isinstance(a, Tensor) else a) for a in arrays]
+    n = len(arrays[0])
+    if any(len(a) != n for a in arrays):
+        raise ValueError(
+            f"train_test_split: arrays have different lengths {[len(a) for a in arrays]}"
+        )
+    count = int(round(test_size * n)) if isinstance(test_size, float) else int(test_size)
+    if not 0 < count < n:
+        raise ValueError(f"train_test_split: test_size={test_size} leaves no train or no test data")
+    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    test, train = order[:count], order[count:]
+    return [part for a in arrays for part in (a[train], a[test])]
