@@ -1,0 +1,87 @@
+"""Each example program runs and reaches its result (small epochs where the full run is long)."""
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite.cli import main
+from tinygrad_lite.examples import (
+    chain_rule,
+    e1_xor,
+    e2_linear_regression,
+    e3_binary_classification,
+    e4_sum_rule,
+    e5_logistic_regression,
+    e6_digits_mlp,
+    e7_digits_cnn,
+    e8_image_folder_cnn,
+)
+
+quiet = {"log": lambda line: None, "progress": False}
+
+
+def test_chain_rule_demo_matches_the_hand_formula():
+    result = chain_rule.run(**quiet)
+    np.testing.assert_allclose(result["engine"], result["by_hand"], rtol=1e-12)
+    assert result["gradcheck"]
+
+
+def test_e1_xor_learns_and_hand_backprop_matches_the_engine():
+    result = e1_xor.run(epochs=3000, **quiet)
+    np.testing.assert_array_equal(result["predictions"].round(), [0, 1, 1, 0])
+    rng = np.random.default_rng(0)
+    x, y = (a.astype(np.float64) for a in tl.data.xor())
+    weights = [rng.standard_normal(s) for s in [(2, 4), (4,), (4, 1), (1,)]]
+    tensors = [tl.Tensor(w, requires_grad=True) for w in weights]
+    w1, b1, w2, b2 = tensors
+    out = ((tl.tensor(x) @ w1 + b1).sigmoid() @ w2 + b2).sigmoid()
+    tl.nn.functional.mse_loss(out, tl.tensor(y)).backward()
+    for by_hand, t in zip(e1_xor.hand_gradients(x, y, *weights), tensors):
+        np.testing.assert_allclose(t.grad.numpy(), by_hand, rtol=1e-12)
+
+
+def test_e2_linear_regression_recovers_the_weights():
+    result = e2_linear_regression.run(**quiet)
+    assert result["test_mse"] < 0.02
+    np.testing.assert_allclose(result["weight"], result["true_weight"], atol=0.02)
+
+
+def test_e3_test_accuracy_above_80_percent():
+    assert e3_binary_classification.run(**quiet)["test_accuracy"] >= 0.8
+
+
+def test_e4_accuracy_at_least_0_9():
+    assert e4_sum_rule.run(**quiet)["accuracy"] >= 0.9
+
+
+def test_e5_engine_gradient_is_the_corrected_formula():
+    result = e5_logistic_regression.run(steps=500, **quiet)
+    assert result["gradient_gap"] < 1e-12 and result["accuracy"] > 0.85
+
+
+def test_e6_mlp_on_digits_at_least_95_percent():
+    pytest.importorskip("sklearn")
+    assert e6_digits_mlp.run(**quiet)["test_accuracy"] >= 0.95
+
+
+def test_e7_cnn_on_digits_at_least_97_percent():
+    pytest.importorskip("sklearn")
+    assert e7_digits_cnn.run(**quiet)["test_accuracy"] >= 0.97
+
+
+def test_e8_runs_on_a_tiny_image_folder(tmp_path):
+    pytest.importorskip("PIL")
+    e8_image_folder_cnn.write_synthetic_folder(tmp_path, per_class=8, size=16)
+    result = e8_image_folder_cnn.run(folder=tmp_path, size=16, epochs=3, **quiet)
+    assert len(result["losses"]) == 3 and np.isfinite(result["losses"]).all()
+    assert 0 <= result["test_accuracy"] <= 1
+
+
+def test_cli_list_and_demo(capsys):
+    assert main(["list"]) == 0
+    assert "e7" in capsys.readouterr().out
+    assert main(["demo", "e2", "--epochs", "300", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "test MSE" in out and "== done in" in out
+    with pytest.raises(SystemExit):
+        main(["demo", "nope"])

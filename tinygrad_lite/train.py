@@ -1,0 +1,164 @@
+"""A small training loop: `fit` and `evaluate`, with a progress bar, history and early stopping.
+
+The loop inside `fit` is the plain one (zero_grad, forward, loss, backward, step) that the
+examples also write out by hand; `fit` adds bookkeeping around it, nothing hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .autograd import no_grad
+from .nn.module import Module
+from .optim.optimizer import Optimizer
+from .tensor import Tensor
+
+Metric = Callable[[Tensor, Tensor], float]
+
+
+def multiclass_accuracy(outputs: Tensor, targets: Tensor) -> float:
+    """Fraction of rows whose largest output is the target class (labels or one-hot rows)."""
+    predicted = outputs.numpy().argmax(axis=1)
+    labels = targets.numpy()
+    labels = labels.argmax(axis=1) if labels.ndim == 2 else labels
+    return float((predicted == labels).mean())
+
+
+def binary_accuracy(outputs: Tensor, targets: Tensor, threshold: float = 0.5) -> float:
+    """Fraction of outputs on the target's side of `threshold` (0.5 for probabilities; use 0 for
+    logits)."""
+    return float(((outputs.numpy() >= threshold) == (targets.numpy() >= 0.5)).mean())
+
+
+@dataclass
+class History:
+    """Per-epoch averages: history.records[i] = {'loss': ..., 'accuracy': ..., 'val_loss': ...}."""
+
+    records: list[dict[str, float]] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> list[float]:
+        return [record[key] for record in self.records if key in record]
+
+    def plot(self, path: str | Path) -> Path:
+        """Save loss (and accuracy) curves per epoch as a PNG (matplotlib, no display needed)."""
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError('plots need matplotlib: pip install "tinygrad_lite[plot]"') from None
+        keys = [k for k in ("loss", "accuracy") if self[k]]
+        figure, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.5), squeeze=False)
+        for axis, key in zip(axes[0], keys):
+            epochs = range(1, len(self[key]) + 1)
+            axis.plot(epochs, self[key], marker="o", label="train")
+            if self[f"val_{key}"]:
+                axis.plot(epochs, self[f"val_{key}"], marker="o", label="validation")
+            axis.set(xlabel="epoch", ylabel=key)
+            axis.legend()
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        return Path(path)
+
+
+def evaluate(model: Module, loader, loss_fn: Callable, metric: Metric | None = None) -> dict:
+    """Mean loss (and metric) over a loader, in eval mode and without recording a graph."""
+    was_training = model.training
+    model.eval()
+    total_loss, total_metric, count = 0.0, 0.0, 0
+    with no_grad():
+        for x, y in loader:
+            outputs = model(x)
+            total_loss += loss_fn(outputs, y).item() * len(x)
+            if metric is not None:
+                total_metric += metric(outputs, y) * len(x)
+            count += len(x)
+    model.train(was_training)
+    result = {"loss": total_loss / count}
+    if metric is not None:
+        result["accuracy"] = total_metric / count
+    return result
+
+
+def _progress(loader, enabled: bool, description: str):
+    if not enabled:
+        return loader
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return loader
+    return tqdm(loader, desc=description, leave=False, unit="batch")
+
+
+def fit(
+    model: Module,
+    loader,
+    optimizer: Optimizer,
+    loss_fn: Callable,
+    epochs: int,
+    metric: Metric | None = None,
+    validation=None,
+    patience: int | None = None,
+    scheduler=None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+) -> History:
+    """Train for `epochs` epochs and return the History of per-epoch averages.
+
+    Args:
+        validation: a loader evaluated after each epoch (val_loss, val_accuracy).
+        patience: stop after this many epochs without a better val_loss, restoring the best
+            weights (needs `validation`).
+        scheduler: a learning-rate scheduler, stepped once per epoch.
+        progress: show a tqdm bar per epoch (when tqdm is installed).
+        log: called with one line per epoch (None: silent).
+    """
+    if patience is not None and validation is None:
+        raise ValueError("fit: early stopping (patience) needs a validation loader")
+    history, best, best_state, waited = History(), np.inf, None, 0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        total_loss, total_metric, count = 0.0, 0.0, 0
+        bar = _progress(loader, progress, f"epoch {epoch}/{epochs}")
+        for x, y in bar:
+            outputs = model(x)
+            loss = loss_fn(outputs, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(x)
+            count += len(x)
+            if metric is not None:
+                total_metric += metric(outputs, y) * len(x)
+            if bar is not loader:
+                bar.set_postfix(loss=f"{total_loss / count:.4f}")
+        record = {"loss": total_loss / count}
+        if metric is not None:
+            record["accuracy"] = total_metric / count
+        if validation is not None:
+            record.update(
+                {f"val_{k}": v for k, v in evaluate(model, validation, loss_fn, metric).items()}
+            )
+        history.records.append(record)
+        if scheduler is not None:
+            scheduler.step()
+        if log is not None:
+            log(f"epoch {epoch}/{epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in record.items()))
+        if patience is not None:
+            if record["val_loss"] < best:
+                best, best_state, waited = record["val_loss"], model.state_dict(), 0
+            else:
+                waited += 1
+                if waited >= patience:
+                    if log is not None:
+                        log(f"early stop: no better val_loss for {patience} epochs")
+                    break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
