@@ -164,8 +164,12 @@ class Tensor:
         """
         autograd.backward(self, gradient, retain_graph, create_graph)
 
-    def zero_grad(self) -> None:
-        self.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradient, or with set_to_none=False replace an existing one by zeros."""
+        if set_to_none or self.grad is None:
+            self.grad = None
+        else:
+            self.grad = Tensor(self.xp.zeros_like(self.data))
 
     # ---- in-place updates (refused when they would corrupt a gradient) ----------------------
     def _update_in_place(self, other, statement: str, update) -> Tensor:

@@ -89,10 +89,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = Tensor(p.xp.zeros_like(p.data))
+            p.zero_grad(set_to_none)
 
     # ---- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

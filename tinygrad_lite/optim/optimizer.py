@@ -51,10 +51,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self._params():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = Tensor(p.xp.zeros_like(p.data))
+            p.zero_grad(set_to_none)
 
     def state_dict(self) -> dict[str, Any]:
         """{'state': {index: {name: value}}, 'param_groups': [{hyper, 'params': [indices]}]},
