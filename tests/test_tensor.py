@@ -97,3 +97,11 @@ def test_astype_is_differentiable_and_refuses_int_targets_for_grad_tensors():
         TypeError, match="astype: a tensor that requires grad can only become a float"
     ):
         x.astype(np.int32)
+
+
+def test_the_public_namespaces_need_one_import():
+    import subprocess
+    import sys
+
+    code = "import tinygrad_lite as tl; tl.nn.Conv2d, tl.optim.Adam, tl.data.Dataset, tl.train.fit"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -23,7 +23,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from . import data, nn, optim
+from . import data, nn, optim, train
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import load, save
 from .ops import (
