@@ -114,3 +114,16 @@ def test_10000_steps_of_an_nn_model_with_adam_hold_steady_memory():
     tracemalloc.stop()
     assert grown < 16 * 1024, f"traced memory grew by {grown} bytes over 2,000 steps"
     assert len(gc.get_objects()) - objects_before < 100
+
+
+def test_fit_with_a_validation_split():
+    tl.manual_seed(0)
+    x, y = data.two_blobs(100)
+    loader = data.DataLoader(data.TensorDataset(x, y), 10, shuffle=True)
+    model = nn.Linear(2, 1)
+    history = train.fit(model, loader, optim.SGD(model.parameters(), lr=0.1),
+                        nn.functional.binary_cross_entropy_with_logits, 2, validation_split=0.2,
+                        progress=False, log=None)  # fmt: skip
+    assert len(history["val_loss"]) == 2
+    train_part, held_out = data.split_loader(loader, 0.2)
+    assert len(train_part.dataset) == 80 and len(held_out.dataset) == 20

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .autograd import no_grad
+from .data.loader import split_loader
 from .nn.module import Module
 from .optim.optimizer import Optimizer
 from .tensor import Tensor
@@ -106,6 +107,7 @@ def fit(
     validation=None,
     patience: int | None = None,
     scheduler=None,
+    validation_split: float | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = print,
 ) -> History:
@@ -113,12 +115,17 @@ def fit(
 
     Args:
         validation: a loader evaluated after each epoch (val_loss, val_accuracy).
+        validation_split: instead, hold out this fraction of the training loader's samples.
         patience: stop after this many epochs without a better val_loss, restoring the best
             weights (needs `validation`).
         scheduler: a learning-rate scheduler, stepped once per epoch.
         progress: show a tqdm bar per epoch (when tqdm is installed).
         log: called with one line per epoch (None: silent).
     """
+    if validation_split is not None:
+        if validation is not None:
+            raise ValueError("fit: give either validation or validation_split, not both")
+        loader, validation = split_loader(loader, validation_split)
     if patience is not None and validation is None:
         raise ValueError("fit: early stopping (patience) needs a validation loader")
     history, best, best_state, waited = History(), np.inf, None, 0

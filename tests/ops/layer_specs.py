@@ -101,7 +101,14 @@ def embedding_case(data):
     return [(rows, width)], {"indices": indices}
 
 
+def linear_case(data):
+    batch, features, outputs = (data.draw(st.integers(1, 4)) for _ in range(3))
+    return [(batch, features), (outputs, features), (outputs,)], {}
+
+
 LAYER_SPECS = [
+    OpSpec("linear", F.linear, lambda x, w, b: _torch().nn.functional.linear(x, w, b),
+           case=linear_case),
     OpSpec("unfold", ops.unfold, torch_unfold, case=unfold_case),
     OpSpec("fold", ops.fold, torch_fold, case=fold_case),
     OpSpec("conv2d", F.conv2d, lambda x, w, b, **p: _torch().nn.functional.conv2d(x, w, b, **p),

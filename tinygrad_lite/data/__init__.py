@@ -11,4 +11,4 @@ from .datasets import (
     two_blobs,
     xor,
 )
-from .loader import DataLoader, Dataset, TensorDataset, train_test_split
+from .loader import DataLoader, Dataset, TensorDataset, split_loader, train_test_split

@@ -79,6 +79,19 @@ class DataLoader:
         return tuple(Tensor(np.stack(column)) for column in zip(*samples))
 
 
+def split_loader(loader: DataLoader, fraction: float, seed: int | None = 0):
+    """Hold out `fraction` of a TensorDataset loader's samples: (train loader, validation
+    loader), the first keeping the batch size and shuffling, the second in order."""
+    if not isinstance(loader.dataset, TensorDataset):
+        raise TypeError("split_loader: needs a DataLoader over a TensorDataset")
+    parts = train_test_split(*loader.dataset.arrays, test_size=fraction, seed=seed)
+    train = TensorDataset(*parts[0::2])
+    held_out = TensorDataset(*parts[1::2])
+    seed_of_train = int(loader.rng.integers(2**63))
+    return (DataLoader(train, loader.batch_size, loader.shuffle, loader.drop_last, seed_of_train),
+            DataLoader(held_out, loader.batch_size))  # fmt: skip
+
+
 def train_test_split(*arrays: Sequence, test_size: float = 0.2, seed: int | None = 0,
                      shuffle: bool = True) -> list[np.ndarray]:  # fmt: skip
     """Split equally long arrays into train and test parts: returns [a_train, a_test, b_train, ...]
