@@ -28,9 +28,11 @@ class Optimizer:
         self.defaults = defaults
         self.param_groups = [{**defaults, **g, "params": list(g["params"])} for g in groups]
         self.state: dict[int, dict[str, Any]] = {}  # keyed by id(param)
-        for p in self._params():
-            if not (isinstance(p, Tensor) and p.requires_grad):
-                raise TypeError(f"{type(self).__name__}: every parameter must require grad")
+        for p in self._params():  # frozen (requires_grad=False) parameters are allowed, and skipped
+            if not (isinstance(p, Tensor) and p.is_leaf):
+                raise TypeError(
+                    f"{type(self).__name__}: parameters must be leaf Tensors, got {p!r}"
+                )
 
     def _params(self) -> list[Tensor]:
         return [p for group in self.param_groups for p in group["params"]]
