@@ -97,6 +97,22 @@ class Pow(Function):
         return ga, gb
 
 
+class PowConstant(Function):
+    """y = x ** c for a constant number c (x ** 2, x ** 0.5, 1 / x ** 3 ...).
+
+    Backward: gx = gy * c * x ** (c - 1). Kept apart from Pow so the exponent stays a scalar:
+    NumPy then takes its fast paths (x ** 2 is x * x) and no exponent array is broadcast.
+    """
+
+    def forward(self, x, exponent):
+        self.exponent = exponent
+        return x**exponent
+
+    def backward(self, gy):
+        c = self.exponent
+        return gy * c * self.inputs[0] ** (c - 1) if c != 1 else gy
+
+
 class Neg(Function):
     """y = -x.
 
@@ -192,6 +208,8 @@ def div(a, b) -> Tensor:
 
 
 def pow(a, b) -> Tensor:  # noqa: A001  (tl.pow, like torch.pow)
+    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return PowConstant.apply(a, exponent=b)
     return Pow.apply(*broadcast_pair(a, b, "pow"))
 
 

@@ -1,0 +1,72 @@
+"""python -m benchmarks [mlp] [ops] [--repeats N] [--threads T] [--malloc tuned|default]
+[--json FILE] [--quick]: time tinygrad_lite against hand-written NumPy and PyTorch, print a table
+of medians (min–max) and ratios, optionally write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+SUITES = ("mlp", "ops")
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("suites", nargs="*", help=f"any of {', '.join(SUITES)} (default: all)")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--malloc", choices=("tuned", "default"), default="tuned")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats: a smoke run")
+    args = parser.parse_args(argv)
+    unknown = set(args.suites) - set(SUITES)
+    if unknown:
+        parser.error(f"unknown suites {sorted(unknown)}; choose from {', '.join(SUITES)}")
+    args.suites = args.suites or list(SUITES)
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    # NOTE: thread counts must be set before NumPy (and its BLAS) is first imported
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(args.threads)
+    from . import harness, mlp, ops
+
+    allocator = harness.tune_allocator() if args.malloc == "tuned" else "default"
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+    repeats = 2 if args.quick else args.repeats
+    results = []
+    if "mlp" in args.suites:
+        for batch in (8,) if args.quick else (32, 128, 512):
+            runs = mlp.contenders(batch, args.threads)
+            results.append(harness.compare(f"mlp step, batch {batch}", runs, repeats=repeats))
+    if "ops" in args.suites:
+        sizes = {"small": 4} if args.quick else ops.SIZES
+        for name, case in ops.CASES.items():
+            for label, n in sizes.items():
+                results.append(
+                    harness.compare(f"{name} ({label}, n={n})", case(n, torch), repeats=repeats)
+                )
+    env = harness.environment(args.threads, allocator)
+    print("environment: " + ", ".join(f"{k}={v}" for k, v in env.items()))
+    print(harness.table(results))
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(
+                {"environment": env, "results": [r.as_dict() for r in results]}, file, indent=2
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Timing discipline shared by every benchmark.
+
+Contenders run interleaved (A B C A B C ...) after a warm-up, so drift in the shared machine's
+speed hits all of them alike; each sample times `inner` calls; the report gives medians and the
+min–max range, and ratios only between contenders measured in the same run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+
+
+def tune_allocator() -> str:
+    """Keep large temporaries in glibc's heap instead of mmap/munmap on every step (the
+    dominant cost of small NumPy training steps): mmap threshold 64 MiB, trim threshold 256 MiB.
+    Applied once per process, to every contender alike."""
+    name = ctypes.util.find_library("c")
+    if platform.system() != "Linux" or not name:
+        return "default (mallopt unavailable)"
+    libc = ctypes.CDLL(name)
+    ok = libc.mallopt(M_MMAP_THRESHOLD, 64 << 20) and libc.mallopt(M_TRIM_THRESHOLD, 256 << 20)
+    return "mallopt(mmap 64 MiB, trim 256 MiB)" if ok else "default (mallopt refused)"
+
+
+@dataclass
+class Result:
+    case: str
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+
+    def median_ms(self, name: str) -> float:
+        return statistics.median(self.seconds[name]) * 1e3
+
+    def as_dict(self) -> dict:
+        return {
+            "case": self.case,
+            "median_ms": {n: self.median_ms(n) for n in self.seconds},
+            "min_ms": {n: min(v) * 1e3 for n, v in self.seconds.items()},
+            "max_ms": {n: max(v) * 1e3 for n, v in self.seconds.items()},
+        }
+
+
+def compare(case: str, contenders: dict[str, Callable[[], object]], repeats: int = 15,
+            warmup: int = 3, inner: int = 3) -> Result:  # fmt: skip
+    """Median seconds per call of each contender, measured interleaved."""
+    for run in contenders.values():
+        for _ in range(warmup):
+            run()
+    result = Result(case, {name: [] for name in contenders})
+    for _ in range(repeats):
+        for name, run in contenders.items():
+            start = time.perf_counter()
+            for _ in range(inner):
+                run()
+            result.seconds[name].append((time.perf_counter() - start) / inner)
+    return result
+
+
+def environment(threads: int, allocator: str) -> dict:
+    import numpy as np
+
+    blas = "unknown"
+    try:
+        config = np.show_config(mode="dicts")
+        info = config["Build Dependencies"]["blas"]
+        blas = f"{info.get('name')} {info.get('version')}"
+    except Exception:  # noqa: BLE001  (show_config's layout differs across NumPy versions)
+        pass
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas,
+        "threads": threads,
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "allocator": allocator,
+        "cpus": os.cpu_count(),
+    }
+
+
+def table(results: list[Result], baseline: str = "numpy") -> str:
+    """Medians (min–max) per contender, and tinygrad_lite's ratio to each other contender."""
+    lines = []
+    for r in results:
+        cells = [f"{n}: {r.median_ms(n):.3f} ms ({min(v) * 1e3:.3f}–{max(v) * 1e3:.3f})"
+                 for n, v in r.seconds.items()]  # fmt: skip
+        ratios = [f"ours/{n} = {r.median_ms('tinygrad_lite') / r.median_ms(n):.2f}×"
+                  for n in r.seconds if n != "tinygrad_lite"]  # fmt: skip
+        lines.append(f"{r.case:28s} " + "  ".join(cells) + "   " + "  ".join(ratios))
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+"""The benchmark runner works end to end on tiny sizes (a smoke test: no timing is asserted)."""
+
+import json
+
+from tinygrad_lite.cli import main
+
+
+def test_bench_quick_run_writes_a_table_and_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "environment:" in out and "mlp step, batch 8" in out and "ours/numpy" in out
+    report = json.loads(path.read_text())
+    assert report["environment"]["allocator"].startswith(("mallopt", "default"))
+    cases = {r["case"]: r for r in report["results"]}
+    assert {"tinygrad_lite", "numpy"} <= set(cases["mlp step, batch 8"]["median_ms"])
+    assert all(v > 0 for r in report["results"] for v in r["median_ms"].values())
+
+
+def test_hand_numpy_mlp_computes_the_same_training_as_tinygrad_lite():
+    """The hand-written floor does the same work: same weights in, same losses out, step by step."""
+    import numpy as np
+
+    import tinygrad_lite as tl
+    from benchmarks import mlp
+    from tinygrad_lite import nn, optim
+
+    hand = mlp.HandMLP(16)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                          nn.Linear(256, 10))  # fmt: skip
+    names = ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+    model.load_state_dict(
+        {n: p.T.copy() if p.ndim == 2 else p.copy() for n, p in zip(names, hand.params)}
+    )
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    x, labels = tl.Tensor(hand.x), hand.one_hot.argmax(axis=1)
+    for _ in range(4):
+        loss = nn.functional.cross_entropy(model(x), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        np.testing.assert_allclose(loss.item(), hand.step(), rtol=1e-5)
