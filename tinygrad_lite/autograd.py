@@ -220,7 +220,19 @@ def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -
     g = _root_gradient(y, gradient, "backward")
     grads = run_backward([y], [g], retain_graph or create_graph, create_graph)
     for leaf, g in grads.values():
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        leaf.grad = _owned(g) if leaf.grad is None else leaf.grad + g
+
+
+def _owned(g: Tensor) -> Tensor:
+    """A gradient for a leaf's .grad: its own writable, C-contiguous array.
+
+    Backward passes share arrays freely (Add hands one upstream gradient to both inputs, and
+    broadcast_to gives read-only views), and a weight used as W.T receives a transposed view.
+    An in-place update of one leaf's .grad (clip_grad_norm_) must not reach another's, and
+    optimizers run several times faster on contiguous arrays than on transposed ones.
+    With create_graph the gradient carries its graph and is kept as is.
+    """
+    return g if g.requires_grad else Tensor(g.xp.array(g.data, order="C", copy=True))
 
 
 def grad(

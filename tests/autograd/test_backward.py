@@ -215,3 +215,16 @@ def test_named_inplace_methods_bump_the_version_and_respect_no_grad():
         assert w.numpy().tolist() == [7, 7, 7]
         w.zero_()
     assert w.numpy().tolist() == [0, 0, 0] and w._version == 7
+
+
+def test_leaf_gradients_are_their_own_contiguous_writable_arrays():
+    a, b = tl.ones((3, 4), requires_grad=True), tl.ones((3, 4), requires_grad=True)
+    (a + b).sum().backward()  # Add hands the same upstream gradient to both inputs
+    assert a.grad is not b.grad and not np.shares_memory(a.grad.data, b.grad.data)
+    w = tl.ones((4, 5), requires_grad=True)
+    (tl.ones((2, 4)) @ w.T.T).sum().backward()  # the gradient arrives through transposes
+    for g in (a.grad, b.grad, w.grad):
+        assert g.data.flags.c_contiguous and g.data.flags.writeable
+    tl.nn.clip_grad_norm_([a, b], max_norm=1.0)  # scales in place: must not scale twice
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy())
+    np.testing.assert_allclose(np.sqrt((a.grad.numpy() ** 2).sum() * 2), 1.0, rtol=1e-5)
