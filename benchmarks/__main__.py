@@ -35,6 +35,9 @@ def main(argv=None) -> int:
     # NOTE: thread counts must be set before NumPy (and its BLAS) is first imported
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(args.threads)
+    # NOTE: PyTorch's OpenMP workers otherwise spin after each call, stealing a core from the
+    # contender timed next; passive waiting keeps the interleaved timings independent
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from . import harness, mlp, ops
 
     allocator = harness.tune_allocator() if args.malloc == "tuned" else "default"

@@ -81,6 +81,7 @@ def environment(threads: int, allocator: str) -> dict:
         "threads": threads,
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
         "allocator": allocator,
         "cpus": os.cpu_count(),
     }
