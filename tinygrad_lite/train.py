@@ -130,28 +130,11 @@ def fit(
         raise ValueError("fit: early stopping (patience) needs a validation loader")
     history, best, best_state, waited = History(), np.inf, None, 0
     for epoch in range(1, epochs + 1):
-        model.train()
-        total_loss, total_metric, count = 0.0, 0.0, 0
         bar = _progress(loader, progress, f"epoch {epoch}/{epochs}")
-        for x, y in bar:
-            outputs = model(x)
-            loss = loss_fn(outputs, y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total_loss += loss.item() * len(x)
-            count += len(x)
-            if metric is not None:
-                total_metric += metric(outputs, y) * len(x)
-            if bar is not loader:
-                bar.set_postfix(loss=f"{total_loss / count:.4f}")
-        record = {"loss": total_loss / count}
-        if metric is not None:
-            record["accuracy"] = total_metric / count
+        record = _train_one_epoch(model, bar, optimizer, loss_fn, metric)
         if validation is not None:
-            record.update(
-                {f"val_{k}": v for k, v in evaluate(model, validation, loss_fn, metric).items()}
-            )
+            scores = evaluate(model, validation, loss_fn, metric)
+            record.update({f"val_{k}": v for k, v in scores.items()})
         history.records.append(record)
         if scheduler is not None:
             scheduler.step()
@@ -160,12 +143,32 @@ def fit(
         if patience is not None:
             if record["val_loss"] < best:
                 best, best_state, waited = record["val_loss"], model.state_dict(), 0
-            else:
-                waited += 1
-                if waited >= patience:
-                    if log is not None:
-                        log(f"early stop: no better val_loss for {patience} epochs")
-                    break
+            elif (waited := waited + 1) >= patience:
+                if log is not None:
+                    log(f"early stop: no better val_loss for {patience} epochs")
+                break
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+def _train_one_epoch(model: Module, batches, optimizer, loss_fn, metric) -> dict[str, float]:
+    """The plain loop over one epoch; returns the sample-weighted mean loss (and metric)."""
+    model.train()
+    total_loss, total_metric, count = 0.0, 0.0, 0
+    for x, y in batches:
+        outputs = model(x)
+        loss = loss_fn(outputs, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(x)
+        count += len(x)
+        if metric is not None:
+            total_metric += metric(outputs, y) * len(x)
+        if hasattr(batches, "set_postfix"):  # a tqdm bar
+            batches.set_postfix(loss=f"{total_loss / count:.4f}")
+    record = {"loss": total_loss / count}
+    if metric is not None:
+        record["accuracy"] = total_metric / count
+    return record
