@@ -23,9 +23,10 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from . import data, nn, optim, train
+from . import data, nn, optim, train, viz
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import load, save
+from .tracing import trace
 from .ops import (
     abs,
     add,

@@ -20,6 +20,10 @@ from .tensor import Tensor
 _grad_enabled = True
 _sequence = itertools.count()
 
+# Called as hook(function, gradient of its output, gradients of its inputs) for every node that
+# backward processes, in order; tl.trace() uses it to print backprop step by step.
+backward_hooks: list = []
+
 
 def is_grad_enabled() -> bool:
     """True when new ops are being recorded for backward."""
@@ -182,9 +186,10 @@ def run_backward(
                 if wanted_ids is not None and id(y) in wanted_ids:
                     results[id(y)] = (y, gy)
                 fn.check_versions()
-                for x, gx, needed in zip(
-                    fn.inputs, _gradients_of_inputs(fn, gy), fn.needs_input_grad
-                ):
+                gxs = _gradients_of_inputs(fn, gy)
+                for hook in backward_hooks:
+                    hook(fn, gy, gxs)
+                for x, gx, needed in zip(fn.inputs, gxs, fn.needs_input_grad):
                     if needed and gx is not None:
                         accumulate(x, gx)
             if not retain_graph:

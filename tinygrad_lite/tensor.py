@@ -6,6 +6,7 @@ backward and derivation live there, side by side.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from typing import Any
 
@@ -60,6 +61,7 @@ class Tensor:
     """
 
     __array_ufunc__ = None  # NOTE: makes `ndarray + Tensor` call Tensor.__radd__, keeping the graph
+    name: str | None = None  # an optional label for traces and graph drawings (x.name = "w1")
     __hash__ = object.__hash__  # == is elementwise, so hash by identity
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None):
@@ -148,21 +150,22 @@ class Tensor:
         return ops.cast(self, dtype)
 
     # ---- autograd ---------------------------------------------------------------------------
-    def backward(
-        self, gradient=None, retain_graph: bool = False, create_graph: bool = False
-    ) -> None:
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False,
+                 trace: bool = False) -> None:  # fmt: skip
         """Accumulate the gradient of this tensor into `.grad` of every leaf it depends on.
 
         Args:
             gradient: d(something)/d(self), same shape as self; may be omitted for a scalar.
             retain_graph: keep the graph so that backward can run through it again.
             create_graph: record the backward pass itself, so `.grad` can be differentiated.
+            trace: print every backward step (see `tl.trace`).
 
         Raises:
             RuntimeError: self is not a scalar and no gradient was given; the graph was already
                 freed by an earlier backward; a tensor it needs was modified in place.
         """
-        autograd.backward(self, gradient, retain_graph, create_graph)
+        with tracing.trace() if trace else contextlib.nullcontext():
+            autograd.backward(self, gradient, retain_graph, create_graph)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradient, or with set_to_none=False replace an existing one by zeros."""
@@ -394,4 +397,4 @@ class Tensor:
         return ops.matmul(self, other)
 
 
-from . import autograd, ops  # noqa: E402  (both import Tensor from this module)
+from . import autograd, ops, tracing  # noqa: E402  (they import Tensor from this module)
