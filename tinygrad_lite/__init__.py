@@ -23,8 +23,8 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from . import data, nn, optim, train, viz
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from . import data, nn, optim, plot, train, viz
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, gradient_errors
 from .serialization import load, save
 from .tracing import trace
 from .ops import (

@@ -41,7 +41,8 @@ def run(
         model, data.DataLoader(data.TensorDataset(x_test, y_test), 256), loss_fn, accuracy
     )
     log(f"test accuracy {test['accuracy']:.3f}")
-    return {"test_accuracy": test["accuracy"], "history": history}
+    return {"test_accuracy": test["accuracy"], "history": history, "model": model,
+            "test_data": (x_test, y_test)}  # fmt: skip
 
 
 if __name__ == "__main__":

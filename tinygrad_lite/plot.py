@@ -1,0 +1,87 @@
+"""Plots for teaching, saved as PNG without a display (matplotlib's Agg backend).
+
+Training curves: `history.plot(path)` (tl.train.History). Here: a 2-D classifier's decision
+boundary, and a histogram of a gradient check's element errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .gradcheck import gradient_errors
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError('plots need matplotlib: pip install "tinygrad_lite[plot]"') from None
+    return plt
+
+
+def decision_boundary(
+    predict: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    path: str | Path,
+    title: str = "",
+    resolution: int = 200,
+) -> Path:
+    """Shade P(class 1) over the plane of 2-D points x and draw the 0.5 contour, with the points
+    coloured by label y.
+
+    Args:
+        predict: maps an (M, 2) array of points to M probabilities of class 1, e.g.
+            `lambda p: model(tl.tensor(p)).sigmoid().numpy()[:, 0]`.
+    """
+    plt = _pyplot()
+    x, y = np.asarray(x), np.asarray(y).ravel()
+    pad = 0.1 * (x.max(axis=0) - x.min(axis=0))
+    lows, highs = x.min(axis=0) - pad, x.max(axis=0) + pad
+    u, v = np.meshgrid(
+        np.linspace(lows[0], highs[0], resolution), np.linspace(lows[1], highs[1], resolution)
+    )
+    grid = np.column_stack([u.ravel(), v.ravel()]).astype(x.dtype)
+    probability = np.asarray(predict(grid)).reshape(u.shape)
+    figure, axis = plt.subplots(figsize=(5, 4.5))
+    shading = axis.contourf(
+        u, v, probability, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6
+    )
+    axis.contour(u, v, probability, levels=[0.5], colors="k", linewidths=1.5)
+    axis.scatter(x[:, 0], x[:, 1], c=y, cmap="RdBu_r", edgecolors="k", s=18)
+    figure.colorbar(shading, label="P(class 1)")
+    axis.set(xlabel="x0", ylabel="x1", title=title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)
+
+
+def gradcheck_histogram(fn, inputs, path: str | Path, eps: float = 1e-6) -> Path:
+    """Histogram (log scale) of |analytic − numeric| per gradient element, one colour per input:
+    where the errors sit relative to finite-difference noise."""
+    plt = _pyplot()
+    errors = gradient_errors(fn, inputs, eps)
+    figure, axis = plt.subplots(figsize=(5.5, 3.5))
+    smallest = min((e[e > 0].min() for e in errors if (e > 0).any()), default=1e-16)
+    largest = max((e.max() for e in errors), default=1.0)
+    bins = np.logspace(np.log10(smallest) - 0.5, np.log10(max(largest, smallest * 10)) + 0.5, 30)
+    for i, e in enumerate(errors):
+        axis.hist(np.maximum(e.ravel(), smallest), bins=bins, alpha=0.6, label=f"input {i}")
+    axis.set(
+        xscale="log",
+        xlabel="|analytic − numeric|",
+        ylabel="elements",
+        title="gradient check errors",
+    )
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)
