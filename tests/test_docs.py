@@ -35,3 +35,25 @@ def test_module_docstrings_link_to_existing_pages():
     for module in MODULES:
         (link,) = re.findall(r"docs/derivations/\w+\.md", module.__doc__)
         assert (DERIVATIONS.parents[1] / link).exists(), link
+
+
+def _names_in_headings() -> set[str]:
+    headings = [
+        line for page in DERIVATIONS.glob("*.md") for line in page.read_text().splitlines()
+        if line.startswith("## ")
+    ]  # fmt: skip
+    return {name for line in headings for name in re.findall(r"`(\w+)`", line)}
+
+
+def test_every_layer_loss_module_and_optimizer_has_a_derivation_section():
+    import inspect
+
+    from tinygrad_lite import nn, optim
+
+    public = [
+        name for module in (nn, optim) for name, obj in vars(module).items()
+        if inspect.isclass(obj) and issubclass(obj, (nn.Module, optim.Optimizer, optim.LRScheduler))
+        and obj not in (nn.Module, optim.Optimizer, optim.LRScheduler)
+    ]  # fmt: skip
+    missing = set(public) - _names_in_headings()
+    assert not missing, f"no '## ... (`Name`)' derivation section for {sorted(missing)}"
