@@ -91,7 +91,7 @@ class Function:
         if _grad_enabled and any(x.requires_grad for x in inputs):
             y.requires_grad = True
             y.creator = fn
-            fn.inputs = inputs
+            fn.inputs, fn.params = inputs, params  # params: to replay the node (tl.testing)
             fn.needs_input_grad = tuple(x.requires_grad for x in inputs)
             fn.seq = next(_sequence)
             fn._output = weakref.ref(y)

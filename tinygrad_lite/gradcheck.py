@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -85,23 +86,56 @@ def _numeric(fn, inputs, i: int, upstream, eps: float) -> np.ndarray:
     return result
 
 
-def _compare(i, x, analytic, numeric, atol, rtol) -> str | None:
-    """None if every element is within atol + rtol * |numeric|, else a report of where it is not."""
-    error = np.abs(analytic - numeric)
-    excess = error - (atol + rtol * np.abs(numeric))
-    if analytic.size == 0 or (excess <= 0).all() and np.isfinite(analytic).all():
-        return None
-    excess = np.where(np.isnan(excess), np.inf, excess)
-    worst = tuple(int(i) for i in np.unravel_index(np.argmax(excess), excess.shape))
-    relative = error / np.maximum(np.abs(numeric), 1e-300)
-    return (
-        f"gradient of input {i} (shape {x.shape}, {x.dtype}) is wrong: at element {worst} the "
-        f"analytic gradient is {analytic[worst]:.6g} but finite differences give "
-        f"{numeric[worst]:.6g}. "
-        f"{int((excess > 0).sum())} of {x.size} elements are outside atol={atol:g} + rtol={rtol:g}"
-        f"·|numeric|; max abs error {np.nanmax(error):.3g}, "
-        f"max rel error {np.nanmax(relative):.3g}."
-    )
+@dataclass(frozen=True)
+class Comparison:
+    """An analytic gradient against the finite-difference one: an element passes when
+    |analytic - numeric| <= atol + rtol·|numeric| (and the analytic value is finite)."""
+
+    analytic: np.ndarray
+    numeric: np.ndarray
+    atol: float
+    rtol: float
+
+    @property
+    def errors(self) -> np.ndarray:
+        return np.abs(self.analytic - self.numeric)
+
+    @property
+    def failing(self) -> np.ndarray:
+        """Boolean mask of the elements outside the tolerance."""
+        excess = self.errors - (self.atol + self.rtol * np.abs(self.numeric))
+        return (excess > 0) | ~np.isfinite(self.analytic) | np.isnan(excess)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing.any()
+
+    @property
+    def max_abs_error(self) -> float:
+        return float(np.nanmax(self.errors)) if self.errors.size else 0.0
+
+    @property
+    def max_rel_error(self) -> float:
+        if not self.errors.size:
+            return 0.0
+        return float(np.nanmax(self.errors / np.maximum(np.abs(self.numeric), 1e-300)))
+
+    def worst_elements(self, count: int = 3) -> list[tuple[int, ...]]:
+        """Indices of the elements furthest outside the tolerance, worst first."""
+        excess = self.errors - (self.atol + self.rtol * np.abs(self.numeric))
+        excess = np.where(np.isfinite(excess) & np.isfinite(self.analytic), excess, np.inf)
+        order = np.argsort(-excess, axis=None, kind="stable")[:count]
+        return [tuple(int(k) for k in np.unravel_index(j, excess.shape)) for j in order]
+
+    def describe(self, what: str) -> str:
+        worst = self.worst_elements(1)[0]
+        return (
+            f"gradient of {what} is wrong: at element {worst} the analytic gradient is "
+            f"{self.analytic[worst]:.6g} but finite differences give {self.numeric[worst]:.6g}. "
+            f"{int(self.failing.sum())} of {self.analytic.size} elements are outside "
+            f"atol={self.atol:g} + rtol={self.rtol:g}·|numeric|; max abs error "
+            f"{self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g}."
+        )
 
 
 def gradcheck(
@@ -154,9 +188,10 @@ def _check(fn, inputs, eps, atol, rtol, raise_exception, seed) -> bool:
         for i, x in enumerate(inputs):
             if x.requires_grad:
                 numeric = _numeric(fn, inputs, i, upstream, eps)
-                report = _compare(i, x, analytic[i], numeric, atol, rtol)
-                if report:
-                    return _fail(report, raise_exception)
+                comparison = Comparison(analytic[i], numeric, atol, rtol)
+                if not comparison.passed:
+                    what = f"input {i} (shape {x.shape}, {x.dtype})"
+                    return _fail(comparison.describe(what), raise_exception)
     return True
 
 
