@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = ["tutorial.md", "mlp_by_hand.md", "article_errors.md"]
+PAGES = ["tutorial.md", "mlp_by_hand.md", "article_errors.md", "checking_your_layer.md"]
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -122,3 +122,26 @@ def test_linear_layers_pass_across_shapes(batch, features, outputs):
     layer = nn.Linear(features, outputs)
     data = np.random.default_rng(batch).standard_normal((batch, features))
     assert tl.testing.check_gradients(layer, data).passed
+
+
+def test_cli_gradcheck_exit_codes_and_report(capsys):
+    from tinygrad_lite.cli import main
+
+    target = "tinygrad_lite.examples.custom_layer:{}"
+    assert (
+        main(
+            [
+                "gradcheck",
+                target.format("Swish"),
+                "--input-shape",
+                "5",
+                "--init-args",
+                '{"beta": 1.5}',
+            ]
+        )
+        == 0
+    )
+    assert "gradient check passed" in capsys.readouterr().out
+    assert main(["gradcheck", target.format("BuggySwish"), "--input-shape", "5"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL batch 1: beta (1,)" in out and "first wrong op: BuggySwishOp" in out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,37 @@ def bench(argv: list[str]) -> int:
     return run_benchmarks(argv)
 
 
+def _load(target: str):
+    """'package.module:Name' -> the object (the current directory is importable, for user code)."""
+    module_name, _, name = target.partition(":")
+    if not name:
+        raise SystemExit(f"gradcheck: expected MODULE:NAME, got {target!r}")
+    sys.path.insert(0, ".")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def gradcheck_command(args) -> int:
+    import numpy as np
+
+    from . import manual_seed, testing
+    from .nn import Module
+
+    manual_seed(args.seed)
+    target = _load(args.target)
+    init = json.loads(args.init_args)
+    if isinstance(target, type):
+        target = target(**init) if isinstance(init, dict) else target(*init)
+    shape = tuple(int(n) for n in args.input_shape.split(",") if n)
+    batches = tuple(int(n) for n in args.batch_sizes.split(","))
+    if isinstance(target, Module):
+        report = testing.check_module(target, shape, batches, seed=args.seed)
+    else:
+        x = np.random.default_rng(args.seed).standard_normal((batches[0], *shape))
+        report = testing.check_gradients(target, x, seed=args.seed)
+    print(report)
+    return 0 if report.passed else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:  # NOTE: the benchmark runner parses its own options
@@ -45,8 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     commands.add_parser("list", help="list the examples")
     commands.add_parser("bench", help="benchmarks (options: python -m benchmarks --help)")
+    check = commands.add_parser(
+        "gradcheck", help="check the gradients of your own layer or function"
+    )
+    check.add_argument("target", help="package.module:Name of a Module class, instance or function")
+    check.add_argument("--input-shape", required=True, help="shape of one sample, e.g. 4,3")
+    check.add_argument("--init-args", default="[]", help="JSON list or dict for the class")
+    check.add_argument("--batch-sizes", default="1,3", help="batch sizes to check, e.g. 1,3")
+    check.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
+    if args.command == "gradcheck":
+        return gradcheck_command(args)
     if args.command == "list":
         for name in EXAMPLES:
             print(f"{name:11s} {_describe(name)}")
