@@ -7,6 +7,9 @@
 Checks run on a float64 copy of the layer, so the user's module is never touched. When a check
 fails, the recorded graph is replayed op by op: each node's backward is checked on that node's
 own inputs, and the report names the first op whose backward is wrong.
+
+`tl.testing.strategies` (needs hypothesis) draws tensors and shapes for your own property tests;
+the pytest plugin (installed with the package) gives tests a `gradcheck` fixture.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .gradcheck import Comparison, GradcheckError, _analytic, _numeric, _outputs
-from .nn.module import Module, Parameter
-from .tensor import Tensor
+from ..gradcheck import Comparison, GradcheckError, _analytic, _numeric, _outputs
+from ..nn.module import Module, Parameter
+from ..tensor import Tensor
 
 HEAT = " .:-=+*#%@"  # error magnitude, low to high (log scale)
 
@@ -182,7 +185,7 @@ def check_gradients(fn_or_module: Callable | Module, *inputs, params: bool = Tru
 def first_wrong_op(fn, inputs: Sequence[Tensor], eps=1e-6, atol=1e-5, rtol=1e-3) -> str | None:
     """Replay fn's recorded graph in execution order and gradient-check each node on its own
     inputs; return a description of the first node whose backward is wrong."""
-    from .gradcheck import gradcheck
+    from ..gradcheck import gradcheck
 
     leaves = [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in inputs]
     outputs = _outputs(fn, leaves)
