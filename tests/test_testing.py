@@ -145,3 +145,35 @@ def test_cli_gradcheck_exit_codes_and_report(capsys):
     assert main(["gradcheck", target.format("BuggySwish"), "--input-shape", "5"]) == 1
     out = capsys.readouterr().out
     assert "FAIL batch 1: beta (1,)" in out and "first wrong op: BuggySwishOp" in out
+
+
+def test_a_backward_that_ignores_its_incoming_gradient_breaks_linearity():
+    class SinIgnoringGy(tl.Function):
+        def forward(self, x):
+            return np.sin(x)
+
+        def backward(self, gy):
+            return self.inputs[0].cos()
+
+    report = tl.testing.check_gradients(lambda t: SinIgnoringGy.apply(t).sum(), x)
+    assert any("not linear in its incoming gradient" in note for note in report.notes)
+
+
+def test_hessian_symmetry_catches_a_detached_backward():
+    class MulDetachingB(tl.Function):  # first derivatives right, second derivatives not
+        def forward(self, a, b):
+            return a * b
+
+        def backward(self, gy):
+            a, b = self.inputs
+            return gy * tl.Tensor(b.data), gy * a
+
+    pair = (
+        np.random.default_rng(2).standard_normal(3),
+        np.random.default_rng(3).standard_normal(3),
+    )
+    first_order = tl.testing.check_gradients(MulDetachingB.apply, *pair)
+    assert first_order.passed, str(first_order)
+    report = tl.testing.check_gradients(MulDetachingB.apply, *pair, second_order=True)
+    assert any("Hessian is not symmetric" in note for note in report.notes)
+    assert tl.testing.check_gradients(lambda a, b: (a * b).tanh(), *pair, second_order=True).passed

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..gradcheck import Comparison, GradcheckError, _analytic, _numeric, _outputs
+from ..autograd import grad
+from ..gradcheck import Comparison, GradcheckError, _analytic, _numeric, _outputs, _vjp
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor
 
@@ -133,7 +134,7 @@ def _as_float64(x) -> Tensor:
 
 def check_gradients(fn_or_module: Callable | Module, *inputs, params: bool = True,
                     eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
-                    localize: bool = True) -> GradientReport:  # fmt: skip
+                    localize: bool = True, second_order: bool = False):  # fmt: skip
     """Check the gradients of every float input and (for a module) every parameter in float64.
 
     Args:
@@ -141,9 +142,12 @@ def check_gradients(fn_or_module: Callable | Module, *inputs, params: bool = Tru
         inputs: the inputs, as Tensors or arrays; integer inputs (labels) are passed through.
         params: also check the module's parameters.
         localize: on failure, replay the graph and name the first op whose backward is wrong.
+        second_order: also check that the Hessian is symmetric (uᵀHv = vᵀHu) through
+            create_graph, which catches backward rules that are right but not differentiable.
 
     Returns:
-        A GradientReport (call .raise_if_failed() in tests).
+        A GradientReport (call .raise_if_failed() in tests). It also records whether each
+        backward is linear in its incoming gradient (a backward that ignores gy fails that).
     """
     xs = [_as_float64(x) for x in inputs]
     slots, target = [], fn_or_module
@@ -175,11 +179,83 @@ def check_gradients(fn_or_module: Callable | Module, *inputs, params: bool = Tru
                 report.checks.append(
                     TensorCheck(name, Comparison(analytic[i], numeric, atol, rtol))
                 )
+    if analytic is not None:
+        report.notes += vjp_linearity(run, arguments, seed)
+        if second_order:
+            report.notes += hessian_symmetry(run, arguments, seed)
     for (_, owner, attribute), original in zip(slots, weights):
         setattr(owner, attribute, original)
     if not report.passed and localize:
         report.culprit = first_wrong_op(run, arguments, eps, atol, rtol)
     return report
+
+
+def _fresh(arguments: Sequence[Tensor]) -> list[Tensor]:
+    return [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in arguments]
+
+
+def vjp_linearity(fn, arguments: Sequence[Tensor], seed: int = 0, rtol: float = 1e-8) -> list[str]:
+    """A VJP is linear in its upstream gradient: VJP(a·u + b·v) = a·VJP(u) + b·VJP(v). A backward
+    that ignores, squares or clips its incoming gradient breaks this, even where it looks right
+    for one particular upstream gradient."""
+    rng = np.random.default_rng(seed + 7)
+    shapes = [y.shape for y in _outputs(fn, _fresh(arguments))]
+    u = [rng.standard_normal(shape) for shape in shapes]
+    v = [rng.standard_normal(shape) for shape in shapes]
+    a, b = 1.7, -0.6
+
+    def vjp(upstream):
+        return [g.numpy() for g in _vjp(fn, _fresh(arguments), [Tensor(w) for w in upstream])]
+
+    combined = vjp([a * p + b * q for p, q in zip(u, v)])
+    separate = [a * p + b * q for p, q in zip(vjp(u), vjp(v))]
+    problems = []
+    for i, (left, right) in enumerate(zip(combined, separate)):
+        scale = max(np.abs(right).max(initial=0.0), 1.0)
+        if np.abs(left - right).max(initial=0.0) > rtol * scale:
+            problems.append(
+                f"backward is not linear in its incoming gradient (gradient {i}): VJP(a·u + b·v) "
+                f"differs from a·VJP(u) + b·VJP(v) by {np.abs(left - right).max():.3g}"
+            )
+    return problems
+
+
+def hessian_symmetry(
+    fn, arguments: Sequence[Tensor], seed: int = 0, rtol: float = 1e-7
+) -> list[str]:
+    """uᵀHv = vᵀHu for the Hessian H of s(x) = ⟨w, fn(x)⟩ (w random), computed by differentiating
+    the gradient (create_graph): mixed partial derivatives must agree."""
+    rng = np.random.default_rng(seed + 11)
+    xs = [x for x in _fresh(arguments) if x.requires_grad]
+    fresh = iter(xs)
+    args = [next(fresh) if x.requires_grad else x for x in arguments]
+    outputs = [y for y in _outputs(fn, args) if y.requires_grad]
+    if not outputs:
+        return []
+    weights = [Tensor(rng.standard_normal(y.shape)) for y in outputs]
+    gradients = grad(outputs, xs, grad_outputs=weights, create_graph=True, allow_unused=True)
+    u = [rng.standard_normal(x.shape) for x in xs]
+    v = [rng.standard_normal(x.shape) for x in xs]
+
+    def hessian_times(direction):
+        pairs = [
+            (g * Tensor(d)).sum()
+            for g, d in zip(gradients, direction)
+            if g is not None and g.requires_grad
+        ]
+        if not pairs:
+            return [np.zeros(x.shape) for x in xs]
+        found = grad([sum(pairs)], xs, retain_graph=True, allow_unused=True)
+        return [np.zeros(x.shape) if h is None else h.numpy() for x, h in zip(xs, found)]
+
+    u_hv = sum(float((p * q).sum()) for p, q in zip(u, hessian_times(v)))
+    v_hu = sum(float((p * q).sum()) for p, q in zip(v, hessian_times(u)))
+    if abs(u_hv - v_hu) > rtol * max(abs(u_hv), abs(v_hu), 1.0):
+        return [
+            f"Hessian is not symmetric: uᵀHv = {u_hv:.6g} but vᵀHu = {v_hu:.6g} (a backward rule "
+            "that is right but not differentiable, e.g. one that detaches an input)"
+        ]
+    return []
 
 
 def first_wrong_op(fn, inputs: Sequence[Tensor], eps=1e-6, atol=1e-5, rtol=1e-3) -> str | None:
