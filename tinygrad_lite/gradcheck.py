@@ -173,25 +173,37 @@ def gradcheck(
     return _check(fn, inputs, eps, atol, rtol, raise_exception, seed)
 
 
+def _upstream(fn, inputs, seed: int) -> list[np.ndarray]:
+    """One seeded random upstream gradient per output (both signs: nothing cancels as with 1s)."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(y.shape).astype(y.dtype) for y in _outputs(fn, inputs)]
+
+
+def _comparisons(fn, inputs, upstream, eps, atol, rtol):
+    """(index, Comparison) for each input that requires grad. Backward runs now (its errors reach
+    the caller); the finite differences run lazily, so a caller can stop at the first failure."""
+    analytic = _analytic(fn, inputs, upstream)
+    return (
+        (i, Comparison(analytic[i], _numeric(fn, inputs, i, upstream, eps), atol, rtol))
+        for i, x in enumerate(inputs)
+        if x.requires_grad
+    )
+
+
 def _check(fn, inputs, eps, atol, rtol, raise_exception, seed) -> bool:
     if not any(x.requires_grad for x in inputs):
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
-    rng = np.random.default_rng(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NOTE: the report shows the inf/nan itself
-        outputs = _outputs(fn, inputs)
-        upstream = [rng.standard_normal(y.shape).astype(y.dtype) for y in outputs]
+        upstream = _upstream(fn, inputs, seed)
         try:
-            analytic = _analytic(fn, inputs, upstream)
+            comparisons = _comparisons(fn, inputs, upstream, eps, atol, rtol)
         except (RuntimeError, TypeError, ValueError) as error:
             return _fail(f"backward raised {type(error).__name__}: {error}", raise_exception, error)
-        for i, x in enumerate(inputs):
-            if x.requires_grad:
-                numeric = _numeric(fn, inputs, i, upstream, eps)
-                comparison = Comparison(analytic[i], numeric, atol, rtol)
-                if not comparison.passed:
-                    what = f"input {i} (shape {x.shape}, {x.dtype})"
-                    return _fail(comparison.describe(what), raise_exception)
+        for i, comparison in comparisons:
+            if not comparison.passed:
+                what = f"input {i} (shape {inputs[i].shape}, {inputs[i].dtype})"
+                return _fail(comparison.describe(what), raise_exception)
     return True
 
 
@@ -199,14 +211,8 @@ def gradient_errors(fn, inputs, eps: float = 1e-6, seed: int = 0) -> list[np.nda
     """|analytic − numeric| of vᵀJ, element by element, for each input that requires grad (the
     numbers gradcheck judges; tl.plot.gradcheck_histogram draws them)."""
     inputs = _as_tuple(inputs)
-    rng = np.random.default_rng(seed)
-    upstream = [rng.standard_normal(y.shape).astype(y.dtype) for y in _outputs(fn, inputs)]
-    analytic = _analytic(fn, inputs, upstream)
-    return [
-        np.abs(analytic[i] - _numeric(fn, inputs, i, upstream, eps))
-        for i, x in enumerate(inputs)
-        if x.requires_grad
-    ]
+    upstream = _upstream(fn, inputs, seed)
+    return [c.errors for _, c in _comparisons(fn, inputs, upstream, eps, atol=0.0, rtol=0.0)]
 
 
 def _fail(message: str, raise_exception: bool, cause: Exception | None = None) -> bool:

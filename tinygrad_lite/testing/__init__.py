@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..autograd import grad
-from ..gradcheck import Comparison, GradcheckError, _analytic, _numeric, _outputs, _vjp
+from ..gradcheck import Comparison, GradcheckError, _comparisons, _outputs, _upstream, _vjp
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor
 
@@ -165,21 +165,14 @@ def check_gradients(fn_or_module: Callable | Module, *inputs, params: bool = Tru
     names = [f"input {i}" for i in range(len(xs))] + [name for name, _, _ in slots]
     report = GradientReport(settings={"dtype": "float64", "eps": eps, "atol": atol, "rtol": rtol,
                                       "seed": seed})  # fmt: skip
-    rng = np.random.default_rng(seed)
     try:
-        upstream = [rng.standard_normal(y.shape) for y in _outputs(run, arguments)]
-        analytic = _analytic(run, arguments, upstream)
+        upstream = _upstream(run, arguments, seed)
+        comparisons = _comparisons(run, arguments, upstream, eps, atol, rtol)
     except (RuntimeError, TypeError, ValueError) as error:
         report.notes.append(f"backward raised {type(error).__name__}: {error}")
-        analytic = None
-    if analytic is not None:
-        for i, (name, x) in enumerate(zip(names, arguments)):
-            if x.requires_grad:
-                numeric = _numeric(run, arguments, i, upstream, eps)
-                report.checks.append(
-                    TensorCheck(name, Comparison(analytic[i], numeric, atol, rtol))
-                )
-    if analytic is not None:
+        comparisons = None
+    if comparisons is not None:
+        report.checks += [TensorCheck(names[i], comparison) for i, comparison in comparisons]
         report.notes += vjp_linearity(run, arguments, seed)
         if second_order:
             report.notes += hessian_symmetry(run, arguments, seed)
