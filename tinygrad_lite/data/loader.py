@@ -59,7 +59,7 @@ class DataLoader:
         self.dataset, self.batch_size = dataset, batch_size
         self.shuffle, self.drop_last = shuffle, drop_last
         if seed is None:
-            seed = int(creation.fresh_seed())
+            seed = creation.fresh_seed()
         self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:

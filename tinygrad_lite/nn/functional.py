@@ -12,7 +12,7 @@ from ..ops import (
     tanh,
 )
 from .conv import avg_pool2d, conv2d, max_pool2d
-from .layers import dropout, embedding
+from .layers import dropout, embedding, linear
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -22,9 +22,3 @@ from .losses import (
     nll_loss,
 )
 from .normalization import batch_norm
-
-
-def linear(x, weight, bias=None):
-    """x @ weightᵀ + bias, with weight of shape (out_features, in_features)."""
-    y = x @ weight.T
-    return y if bias is None else y + bias

@@ -14,6 +14,12 @@ from . import init
 from .module import Module, Parameter
 
 
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weightᵀ + bias, with weight of shape (out_features, in_features)."""
+    y = x @ weight.T
+    return y if bias is None else y + bias
+
+
 class Linear(Module):
     """y = x @ Wᵀ + b, with W of shape (out_features, in_features) as in PyTorch.
 
@@ -33,8 +39,7 @@ class Linear(Module):
             raise ValueError(
                 f"Linear: input of shape {x.shape} does not end in in_features={self.in_features}"
             )
-        y = x @ self.weight.T
-        return y if self.bias is None else y + self.bias
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         bias = self.bias is not None
