@@ -132,21 +132,12 @@ def getitem_shapes(data):
     return (data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)),)
 
 
-def concat_shapes(data):
+def concat_case(data):
+    """Shapes that agree outside one axis, and that axis (drawn together, so they agree)."""
     base = list(data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=3)))
-    axis = data.draw(st.integers(0, len(base) - 1), label="axis")
+    axis = data.draw(st.integers(0, len(base) - 1))
     sizes = data.draw(st.lists(st.integers(0, 3), min_size=1, max_size=3))
-    return tuple(tuple(base[:axis] + [n] + base[axis + 1 :]) for n in sizes)
-
-
-def concat_params(data, input_shapes):
-    first = input_shapes[0]
-    axes = [
-        a
-        for a in range(len(first))
-        if all(s[:a] + s[a + 1 :] == first[:a] + first[a + 1 :] for s in input_shapes)
-    ]
-    return {"axis": axes[0]}
+    return [tuple(base[:axis] + [n] + base[axis + 1 :]) for n in sizes], {"axis": axis}
 
 
 def stack_shapes(data):
@@ -290,7 +281,7 @@ SPECS: list[OpSpec] = [
     OpSpec("getitem", lambda x, index: x[index], lambda x, index: x[_torch_index(index)],
            getitem_shapes, getitem_params),
     OpSpec("concatenate", lambda *xs, axis: tl.concatenate(xs, axis),
-           lambda *xs, axis: _torch().cat(xs, axis), concat_shapes, concat_params),
+           lambda *xs, axis: _torch().cat(xs, axis), case=concat_case),
     OpSpec("stack", lambda *xs: tl.stack(xs, axis=-1), lambda *xs: _torch().stack(xs, dim=-1),
            stack_shapes),
     OpSpec("split", lambda x, sections, axis: tuple(tl.split(x, sections, axis)),
