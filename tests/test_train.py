@@ -1,11 +1,10 @@
-import gc
-import tracemalloc
-
 import numpy as np
 import pytest
 
 import tinygrad_lite as tl
 from tinygrad_lite import data, nn, optim, train
+
+from .memory import assert_steady_memory
 
 
 def _blobs_loaders(seed=0):
@@ -99,21 +98,7 @@ def test_10000_steps_of_an_nn_model_with_adam_hold_steady_memory():
         loss.backward()
         optimizer.step()
 
-    for _ in range(200):
-        step()
-    gc.collect()
-    objects_before = len(gc.get_objects())
-    for _ in range(8_000):
-        step()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    for _ in range(2_000):
-        step()
-    gc.collect()
-    grown = tracemalloc.get_traced_memory()[0] - before
-    tracemalloc.stop()
-    assert grown < 16 * 1024, f"traced memory grew by {grown} bytes over 2,000 steps"
-    assert len(gc.get_objects()) - objects_before < 100
+    assert_steady_memory(step)
 
 
 def test_fit_with_a_validation_split():
