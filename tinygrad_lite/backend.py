@@ -34,6 +34,55 @@ def device_of(array) -> str:
     return "cpu" if get_array_module(array) is np else "cuda"
 
 
+def is_cuda(array) -> bool:
+    """True for a CuPy array: the ops that have a CUDA kernel of our own take it then."""
+    return get_array_module(array) is not np
+
+
+CUDA_INSTALL_HINT = (
+    'install CuPy for your CUDA version: pip install "tinygrad_lite[cuda12]" or '
+    '"tinygrad_lite[cuda13]"'
+)
+
+
+def parse_device(device) -> str:
+    """'cpu' or 'cuda' from 'cpu', 'cuda', 'cuda:0' or a Tensor's .device; anything else raises."""
+    name = str(device).lower()
+    if name == "cpu":
+        return "cpu"
+    if name in ("cuda", "cuda:0", "gpu"):
+        return "cuda"
+    raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'")
+
+
+def require_cupy():
+    """The cupy module, or a RuntimeError saying what to install or why no GPU can be used."""
+    try:
+        import cupy
+    except ImportError as error:
+        raise RuntimeError(f"device 'cuda' needs CuPy, which is not installed; "
+                           f"{CUDA_INSTALL_HINT}") from error  # fmt: skip
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as error:  # NOTE: CuPy raises its own CUDARuntimeError with no GPU/driver
+        raise RuntimeError(
+            f"device 'cuda': CuPy is installed but CUDA is not usable ({error})"
+        ) from error
+    if count == 0:
+        raise RuntimeError("device 'cuda': CuPy is installed but no NVIDIA GPU was found")
+    return cupy
+
+
+def to_device(array, device: str):
+    """`array` on `device` ('cpu' or 'cuda'); the same object when it is already there."""
+    device = parse_device(device)
+    if device_of(array) == device:
+        return array
+    if device == "cpu":
+        return array.get()
+    return require_cupy().asarray(array)
+
+
 def scatter_add(xp, target, index, values) -> None:
     """target[index] += values, repeated indices accumulating (plain `+=` keeps only one)."""
     if xp is np:

@@ -1,7 +1,8 @@
 """Ways to make tensors: from data, filled with a constant, ranges, identity, and random values.
 
 Float tensors default to float32. Random values come from one NumPy Generator that
-`manual_seed` resets, so a seeded program gives the same numbers on every run.
+`manual_seed` resets, so a seeded program gives the same numbers on every run, and on either
+device: `device="cuda"` draws on the CPU and copies, so a GPU run starts from the CPU run's numbers.
 """
 
 from __future__ import annotations
@@ -35,62 +36,77 @@ def _float(dtype) -> np.dtype:
     return dtype
 
 
-def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A new tensor holding a copy of `data` (torch.tensor); Python floats become float32."""
     data = data.data if isinstance(data, Tensor) else data
     data = data.copy() if hasattr(data, "shape") else data  # NOTE: Tensor() itself shares arrays
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def full(shape, value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(shape, value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Filled with `value`; a float value gives float32, an int int64, a bool bool."""
     if dtype is None:
         dtype = DEFAULT_FLOAT if isinstance(value, float) else np.result_type(value)
-    return Tensor(np.full(shape, value, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.full(shape, value, dtype=dtype), requires_grad=requires_grad, device=device)
 
 
-def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     return Tensor(
-        np.zeros(unpack_sizes(shape), dtype or DEFAULT_FLOAT), requires_grad=requires_grad
+        np.zeros(unpack_sizes(shape), dtype or DEFAULT_FLOAT),
+        requires_grad=requires_grad,
+        device=device,
     )
 
 
-def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(unpack_sizes(shape), dtype or DEFAULT_FLOAT), requires_grad=requires_grad)
+def ones(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    return Tensor(
+        np.ones(unpack_sizes(shape), dtype or DEFAULT_FLOAT),
+        requires_grad=requires_grad,
+        device=device,
+    )
 
 
-def zeros_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(x.xp.zeros(x.shape, dtype or x.dtype), requires_grad=requires_grad)
+def zeros_like(x: Tensor, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    return Tensor(x.xp.zeros(x.shape, dtype or x.dtype), requires_grad=requires_grad, device=device)
 
 
-def ones_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(x.xp.ones(x.shape, dtype or x.dtype), requires_grad=requires_grad)
+def ones_like(x: Tensor, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    return Tensor(x.xp.ones(x.shape, dtype or x.dtype), requires_grad=requires_grad, device=device)
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start, stop=None, step=1, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
     """np.arange; integer arguments give int64, any float gives float32 unless dtype is set."""
     values = np.arange(start, stop, step) if stop is not None else np.arange(start)
     if dtype is None and values.dtype.kind == "f":
         dtype = DEFAULT_FLOAT
-    return Tensor(values, dtype=dtype, requires_grad=requires_grad)
+    return Tensor(values, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.eye(n, m, dtype=dtype or DEFAULT_FLOAT), requires_grad=requires_grad)
+def eye(
+    n: int, m: int | None = None, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
+    return Tensor(
+        np.eye(n, m, dtype=dtype or DEFAULT_FLOAT), requires_grad=requires_grad, device=device
+    )
 
 
-def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Uniform on [0, 1)."""
-    return uniform(*shape, low=0.0, high=1.0, dtype=dtype, requires_grad=requires_grad)
+    return uniform(
+        *shape, low=0.0, high=1.0, dtype=dtype, requires_grad=requires_grad, device=device
+    )
 
 
-def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Standard normal."""
     values = _rng.standard_normal(unpack_sizes(shape)).astype(_float(dtype))
-    return Tensor(values, requires_grad=requires_grad)
+    return Tensor(values, requires_grad=requires_grad, device=device)
 
 
-def uniform(*shape, low: float = 0.0, high: float = 1.0, dtype=None, requires_grad=False) -> Tensor:
+def uniform(*shape, low: float = 0.0, high: float = 1.0, dtype=None, requires_grad=False,
+            device=None) -> Tensor:  # fmt: skip
     """Uniform on [low, high)."""
     values = _rng.uniform(low, high, unpack_sizes(shape)).astype(_float(dtype))
-    return Tensor(values, requires_grad=requires_grad)
+    return Tensor(values, requires_grad=requires_grad, device=device)

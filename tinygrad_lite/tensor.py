@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import device_of, get_array_module
+from .backend import device_of, get_array_module, to_device
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 
@@ -53,6 +53,7 @@ class Tensor:
             float32. Use `tl.tensor` for an independent copy.
         requires_grad: record ops on this tensor so that `backward` fills `.grad`.
         dtype: NumPy dtype to convert to.
+        device: 'cpu' (NumPy) or 'cuda' (CuPy); by default where `data` already is.
 
     >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
     >>> (x * x).sum().backward()
@@ -64,8 +65,10 @@ class Tensor:
     name: str | None = None  # an optional label for traces and graph drawings (x.name = "w1")
     __hash__ = object.__hash__  # == is elementwise, so hash by identity
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype=None):
+    def __init__(self, data: Any, requires_grad: bool = False, dtype=None, device=None):
         self.data = _as_array(data, dtype)
+        if device is not None:
+            self.data = to_device(self.data, device)
         self.grad: Tensor | None = None
         self.creator = None  # the Function that produced this tensor; None for a leaf
         self._version = 0  # bumped by every in-place change, checked by backward
@@ -129,6 +132,23 @@ class Tensor:
 
     def __int__(self) -> int:
         return int(self.item())
+
+    def to(self, device=None, dtype=None) -> Tensor:
+        """This tensor on `device` and/or as `dtype`, differentiably; self if nothing changes.
+
+        >>> Tensor([1.0]).to(dtype="float64").dtype
+        dtype('float64')
+        """
+        moved = self if device is None else ops.to_device(self, device)
+        return moved if dtype is None else moved.astype(dtype)
+
+    def cuda(self) -> Tensor:
+        """A copy on the GPU (needs CuPy; see `tl.cuda.is_available()`)."""
+        return self.to("cuda")
+
+    def cpu(self) -> Tensor:
+        """This tensor on the CPU (a NumPy array inside)."""
+        return self.to("cpu")
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut off from the graph."""

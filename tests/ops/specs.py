@@ -239,6 +239,7 @@ SPECS: list[OpSpec] = [
     OpSpec("clip", lambda x: x.clip(-1.0, 0.5), lambda x: x.clamp(-1.0, 0.5), kinks=(-1.0, 0.5)),
     OpSpec("astype", lambda x: x.astype(np.float32).astype(np.float64),
            lambda x: x.float().double(), tolerances={"eps": 1e-2, "atol": 1e-4}),
+    OpSpec("to_device", lambda x: ops.unary.ToDevice.apply(x, device="cpu"), lambda x: x.to("cpu")),
     # unary
     OpSpec("exp", tl.exp, lambda x: x.exp()),
     OpSpec("log", tl.log, lambda x: x.log(), low=0.1, high=3.0),

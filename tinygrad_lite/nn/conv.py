@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..ops.conv import Window, window_view
+from ..ops.conv import Window
 from ..tensor import DEFAULT_FLOAT, Tensor
 from . import init
 from .module import Module, Parameter
@@ -52,18 +52,12 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Te
     to its maximum, the first one when several tie (as PyTorch)."""
     _check_image(x, "max_pool2d")
     window = Window.of(kernel_size, kernel_size if stride is None else stride, padding, dilation)
-    oh, ow = window.output_size(*x.shape[2:], "max_pool2d")
-    (ph, pw), (sh, sw), (dh, dw) = window.padding, window.stride, window.dilation
-    padded = ops.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), value=-np.inf) if ph or pw else x
-    xp = x.xp
-    views = window_view(xp, padded.data, window)
-    best = views.reshape(*views.shape[:4], -1).argmax(axis=-1)  # (N, C, OH, OW), first maximum
-    kw = window.kernel[1]
-    rows = xp.arange(oh).reshape(-1, 1) * sh + (best // kw) * dh
-    cols = xp.arange(ow) * sw + (best % kw) * dw
-    n, c = x.shape[:2]
-    batch, channel = xp.arange(n).reshape(-1, 1, 1, 1), xp.arange(c).reshape(1, -1, 1, 1)
-    return padded[batch, channel, rows, cols]
+    window.output_size(*x.shape[2:], "max_pool2d")
+    if any(2 * p > k for p, k in zip(window.padding, window.kernel)):
+        raise ValueError(
+            f"max_pool2d: padding {window.padding} must be at most half the kernel {window.kernel}"
+        )
+    return ops.conv.MaxPool2d.apply(x, window=window)
 
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:

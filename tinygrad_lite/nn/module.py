@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from ..autograd import no_grad
+from ..backend import to_device
 from ..tensor import Tensor
 
 
@@ -90,6 +91,26 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             p.zero_grad(set_to_none)
+
+    # ---- device and dtype ----------------------------------------------------------------------
+    def to(self, device=None, dtype=None) -> Module:
+        """Move every parameter and buffer (and gradient) to `device` and/or cast float ones to
+        `dtype`, in place, so optimizers built on `parameters()` keep working; returns self."""
+        for _, t in self._named_state("", include_buffers=True):
+            for holder in (t, t.grad):
+                if holder is None:
+                    continue
+                data = holder.data if device is None else to_device(holder.data, device)
+                if dtype is not None and data.dtype.kind == "f":
+                    data = data.astype(dtype)
+                holder.data = data
+        return self
+
+    def cuda(self) -> Module:
+        return self.to("cuda")
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
 
     # ---- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

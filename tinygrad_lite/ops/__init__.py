@@ -36,4 +36,4 @@ from .shape import (
     transpose,
     unsqueeze,
 )
-from .unary import abs, cast, cos, exp, log, sin, sqrt
+from .unary import abs, cast, cos, exp, log, sin, sqrt, to_device

@@ -1,7 +1,8 @@
 """Activations: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax, gelu, softplus.
 
 Each forward is written to stay finite for |x| = 1000, and each backward reuses the output where
-the derivative is a function of it (sigmoid, tanh, softmax).
+the derivative is a function of it (sigmoid, tanh, softmax). On the GPU, relu, leaky_relu,
+sigmoid, tanh and gelu run our fused kernels (kernels/activation.cu), one pass each way.
 Derivations: docs/derivations/activation.md
 """
 
@@ -11,6 +12,7 @@ import math
 
 from ..autograd import Function
 from ..backend import erf
+from ..cuda import fused
 from ..tensor import Tensor, as_tensor
 from .shape import _normalize_axis
 from .unary import exp
@@ -23,11 +25,15 @@ class ReLU(Function):
     """
 
     def forward(self, x):
-        self.positive = x > 0
+        if fused.supported(x):
+            return fused.activation_forward("relu", x)
         return self.xp.maximum(x, 0)
 
     def backward(self, gy):
-        return gy * Tensor(self.positive.astype(gy.dtype))
+        x = self.inputs[0].data
+        if fused.for_backward(gy.data):
+            return Tensor(fused.activation_backward("relu", gy.data, x=x))
+        return gy * Tensor((x > 0).astype(gy.dtype))
 
 
 class LeakyReLU(Function):
@@ -37,11 +43,16 @@ class LeakyReLU(Function):
     """
 
     def forward(self, x, slope):
-        self.scale = self.xp.where(x > 0, 1, slope).astype(x.dtype)
-        return x * self.scale
+        self.slope = slope
+        if fused.supported(x):
+            return fused.activation_forward("leaky_relu", x, slope)
+        return x * self.xp.where(x > 0, 1, slope).astype(x.dtype)
 
     def backward(self, gy):
-        return gy * Tensor(self.scale)
+        x = self.inputs[0].data
+        if fused.for_backward(gy.data):
+            return Tensor(fused.activation_backward("leaky_relu", gy.data, x=x, slope=self.slope))
+        return gy * Tensor(self.xp.where(x > 0, 1, self.slope).astype(gy.dtype))
 
 
 class Sigmoid(Function):
@@ -51,12 +62,16 @@ class Sigmoid(Function):
     """
 
     def forward(self, x):
+        if fused.supported(x):
+            return fused.activation_forward("sigmoid", x)
         xp = self.xp
         e = xp.exp(-xp.abs(x))  # NOTE: in (0, 1], never inf
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
     def backward(self, gy):
         y = self.output()
+        if fused.for_backward(gy.data):
+            return Tensor(fused.activation_backward("sigmoid", gy.data, y=y.data))
         return gy * y * (1 - y)
 
 
@@ -67,10 +82,14 @@ class Tanh(Function):
     """
 
     def forward(self, x):
+        if fused.supported(x):
+            return fused.activation_forward("tanh", x)
         return self.xp.tanh(x)
 
     def backward(self, gy):
         y = self.output()
+        if fused.for_backward(gy.data):
+            return Tensor(fused.activation_backward("tanh", gy.data, y=y.data))
         return gy * (1 - y * y)
 
 
@@ -126,10 +145,14 @@ class GELU(Function):
     """
 
     def forward(self, x):
+        if fused.supported(x):
+            return fused.activation_forward("gelu", x)
         return x * (1 + erf(self.xp, x / math.sqrt(2))) / 2
 
     def backward(self, gy):
         x = self.inputs[0]
+        if fused.for_backward(gy.data):
+            return Tensor(fused.activation_backward("gelu", gy.data, x=x.data))
         return gy * (normal_cdf(x) + x * normal_pdf(x))
 
 

@@ -2,7 +2,9 @@
 
 Unfold copies every kernel-sized window of an NCHW image into its own row ("im2col"), so a
 convolution becomes one matrix product. Fold adds the windows back into an image ("col2im").
-Each is the other's backward, so gradients of any order work.
+Each is the other's backward, so gradients of any order work. MaxPool2d keeps where each window's
+maximum is, and MaxUnpool sends gradients there. On the GPU all four run our kernels
+(kernels/im2col.cu); elsewhere they are NumPy/CuPy array code.
 Derivations: docs/derivations/conv.md
 """
 
@@ -11,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..autograd import Function
-from ..backend import sliding_window_view
+from ..backend import scatter_add, sliding_window_view
+from ..cuda import fused
 from ..tensor import Tensor
 
 
@@ -71,6 +74,8 @@ class Unfold(Function):
 
     def forward(self, x, window: Window):
         self.window, self.input_shape = window, x.shape
+        if fused.supported(x):
+            return fused.im2col(x, window)
         (ph, pw) = window.padding
         padded = self.xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
         views = window_view(self.xp, padded, window)
@@ -88,6 +93,8 @@ class Fold(Function):
 
     def forward(self, cols, input_shape, window: Window):
         self.window = window
+        if fused.supported(cols):
+            return fused.col2im(cols, input_shape, window)
         n, channels, height, width = input_shape
         (ph, pw), (sh, sw), (dh, dw) = window.padding, window.stride, window.dilation
         _, oh, ow = cols.shape[:3]
@@ -101,6 +108,60 @@ class Fold(Function):
 
     def backward(self, gy):
         return Unfold.apply(gy, window=self.window)
+
+
+class MaxPool2d(Function):
+    """y[n, c, i, j] = the maximum of window (i, j) of x[n, c] (padding counts as -inf); the first
+    maximum wins ties, and its position h·W + w in the plane is kept in `index`.
+
+    Backward: gx = max_unpool(gy, index): each window's gradient goes to its maximum only.
+    """
+
+    def forward(self, x, window: Window):
+        self.window, self.input_shape = window, x.shape
+        if fused.supported(x):
+            y, self.index = fused.max_pool_forward(x, window)
+            return y
+        xp = self.xp
+        (ph, pw), (sh, sw), (dh, dw) = window.padding, window.stride, window.dilation
+        padded = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-xp.inf)
+        views = window_view(xp, padded, window)
+        flat = views.reshape(*views.shape[:4], -1)  # (N, C, OH, OW, KH·KW)
+        best = flat.argmax(axis=-1)
+        oh, ow = views.shape[2:4]
+        kw = window.kernel[1]
+        rows = xp.arange(oh).reshape(-1, 1) * sh + (best // kw) * dh - ph
+        columns = xp.arange(ow) * sw + (best % kw) * dw - pw
+        self.index = rows * x.shape[3] + columns
+        return xp.take_along_axis(flat, best[..., None], axis=-1)[..., 0]
+
+    def backward(self, gy):
+        return MaxUnpool.apply(gy, index=self.index, input_shape=self.input_shape,
+                               window=self.window)  # fmt: skip
+
+
+class MaxUnpool(Function):
+    """y = zeros(input_shape) with x[n, c, i, j] added at plane position index[n, c, i, j]
+    (windows that share a maximum both add to it).
+
+    Backward: gx[n, c, i, j] = gy[n, c] at position index[n, c, i, j] (a gather: the adjoint).
+    """
+
+    def forward(self, x, index, input_shape, window: Window):
+        self.index, self.input_shape = index, input_shape
+        if fused.supported(x):
+            return fused.max_pool_backward(x, index, input_shape, window)
+        n, c, h, w = input_shape
+        planes = self.xp.zeros((n * c, h * w), dtype=x.dtype)
+        rows = self.xp.arange(n * c).reshape(-1, 1)
+        scatter_add(self.xp, planes, (rows, index.reshape(n * c, -1)), x.reshape(n * c, -1))
+        return planes.reshape(input_shape)
+
+    def backward(self, gy):
+        n, c, h, w = self.input_shape
+        rows = self.xp.arange(n * c).reshape(-1, 1)
+        picked = gy.reshape(n * c, h * w)[rows, self.index.reshape(n * c, -1)]
+        return picked.reshape(self.index.shape)
 
 
 def unfold(x: Tensor, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:

@@ -6,6 +6,7 @@ Derivations: docs/derivations/loss.md
 from __future__ import annotations
 
 from ..autograd import Function, is_grad_enabled
+from ..cuda import fused
 from ..tensor import Tensor
 from .activation import log_softmax
 from .unary import exp
@@ -17,9 +18,17 @@ class SoftmaxCrossEntropy(Function):
 
     Backward: gz = gy · (p Σ_c t_c - t), which is p - t for targets summing to 1 (the σ' factor
     cancels); gt = -gy · log p.
+
+    On the GPU one kernel per row block (kernels/softmax_xent.cu) keeps only logsumexp and Σ_c t_c
+    per row, instead of log p, and the backward is one elementwise kernel.
     """
 
+    log_p = None
+
     def forward(self, logits, target):
+        if fused.supported(logits, target):
+            loss, self.lse, self.target_sum = fused.softmax_xent_forward(logits, target)
+            return loss
         xp = self.xp
         shifted = logits - logits.max(axis=1, keepdims=True)
         self.log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
@@ -27,8 +36,15 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, gy):
         logits, target = self.inputs
+        if fused.for_backward(gy.data) and self.log_p is None:
+            grads = fused.softmax_xent_backward(
+                logits.data, target.data, self.lse, self.target_sum, gy.data,
+                self.needs_input_grad[1],
+            )  # fmt: skip
+            return tuple(None if g is None else Tensor(g) for g in grads)
         # NOTE: with create_graph, log p is rebuilt from ops so the gradient is differentiable too
-        log_p = log_softmax(logits, axis=1) if is_grad_enabled() else Tensor(self.log_p)
+        fresh = is_grad_enabled() or self.log_p is None
+        log_p = log_softmax(logits, axis=1) if fresh else Tensor(self.log_p)
         gy = gy.reshape(-1, 1)
         g_logits = gy * (exp(log_p) * target.sum(axis=1, keepdims=True) - target)
         g_target = -gy * log_p if self.needs_input_grad[1] else None

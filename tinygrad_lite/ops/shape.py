@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import scatter_add
+from ..cuda import fused
 from ..tensor import Tensor, as_tensor
 
 
@@ -26,7 +27,12 @@ def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def sum_to(array, shape: tuple[int, ...]):
-    """Undo broadcasting: sum the axes it added or stretched (the adjoint of broadcast_to)."""
+    """Undo broadcasting: sum the axes it added or stretched (the adjoint of broadcast_to).
+    On the GPU one kernel does it (kernels/reduce.cu)."""
+    if array.shape == tuple(shape):
+        return array
+    if fused.supported(array):
+        return fused.sum_to(array, tuple(shape))
     lead = array.ndim - len(shape)
     stretched = tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and array.shape[lead + i] != 1

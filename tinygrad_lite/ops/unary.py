@@ -1,4 +1,4 @@
-"""Elementwise functions of one tensor: cast, exp, log, sqrt, abs, sin, cos.
+"""Elementwise functions of one tensor: cast, to_device, exp, log, sqrt, abs, sin, cos.
 
 Derivations: docs/derivations/unary.md
 """
@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..backend import device_of, parse_device
+from ..backend import to_device as move_array
 from ..tensor import Tensor, as_tensor
 
 
@@ -32,6 +34,26 @@ def cast(x: Tensor, dtype) -> Tensor:
     if x.requires_grad and dtype.kind != "f":
         raise TypeError(f"astype: a tensor that requires grad can only become a float, not {dtype}")
     return Cast.apply(x, dtype=dtype)
+
+
+class ToDevice(Function):
+    """y = x copied to `device` ('cpu' or 'cuda').
+
+    Backward: gx = gy copied back to x's device (a copy is the identity on values).
+    """
+
+    def forward(self, x, device):
+        self.input_device = device_of(x)
+        return move_array(x, device)
+
+    def backward(self, gy):
+        return to_device(gy, self.input_device)
+
+
+def to_device(x: Tensor, device) -> Tensor:
+    """`x` on `device`, differentiably; `x` itself when it is already there."""
+    device = parse_device(device)
+    return x if x.device == device else ToDevice.apply(x, device=device)
 
 
 class Exp(Function):

@@ -2,6 +2,8 @@
 
 Each `update` is the textbook rule for one parameter p with gradient g, written on arrays in
 place; `state` holds that parameter's running quantities. Derivations: docs/derivations/optim.md
+On the GPU, SGD, Adam/AdamW and RMSprop update each parameter and its state in one launch of our
+kernels (kernels/optim.cu), with the same arithmetic in the same order.
 """
 
 from __future__ import annotations
@@ -9,7 +11,13 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
+from ..cuda import fused
 from .optimizer import Optimizer
+
+
+def _fusable(p, g) -> bool:
+    """Our fused kernel can update p in place: both on the GPU, float32/64, p contiguous."""
+    return fused.supported(p, g) and p.flags.c_contiguous and p.dtype == g.dtype
 
 
 def _weight_decayed(p, g, weight_decay: float):
@@ -29,8 +37,16 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov))  # fmt: skip
 
     def update(self, p, g, state, group):
-        g = _weight_decayed(p, g, group["weight_decay"])
         momentum = group["momentum"]
+        if _fusable(p, g):
+            first_step = momentum and "momentum_buffer" not in state
+            if first_step:
+                state["momentum_buffer"] = get_array_module(p).empty_like(p)
+            fused.sgd_update(p, g, state.get("momentum_buffer"), group["lr"], momentum,
+                             group["dampening"], group["weight_decay"], group["nesterov"],
+                             first_step)  # fmt: skip
+            return
+        g = _weight_decayed(p, g, group["weight_decay"])
         if momentum:
             if "momentum_buffer" not in state:
                 # NOTE: xp.array, not g.copy(): for 0-d parameters g is a NumPy scalar, and the
@@ -61,14 +77,20 @@ class Adam(Optimizer):
     def update(self, p, g, state, group):
         xp = get_array_module(p)
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        if self.decoupled_weight_decay:
-            p *= 1 - lr * group["weight_decay"]
-        else:
-            g = _weight_decayed(p, g, group["weight_decay"])
         if "exp_avg" not in state:
             state["exp_avg"], state["exp_avg_sq"] = xp.zeros_like(p), xp.zeros_like(p)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(p)
+        if _fusable(p, g):
+            fused.adam_update(p, g, state["exp_avg"], state["exp_avg_sq"],
+                              state.get("max_exp_avg_sq"), lr, beta1, beta2, eps,
+                              group["weight_decay"], self.decoupled_weight_decay,
+                              state["step"])  # fmt: skip
+            return
+        if self.decoupled_weight_decay:
+            p *= 1 - lr * group["weight_decay"]
+        else:
+            g = _weight_decayed(p, g, group["weight_decay"])
         m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
         m *= beta1
         m += (1 - beta1) * g
@@ -104,7 +126,6 @@ class RMSprop(Optimizer):
 
     def update(self, p, g, state, group):
         xp = get_array_module(p)
-        g = _weight_decayed(p, g, group["weight_decay"])
         alpha = group["alpha"]
         if "square_avg" not in state:
             state["square_avg"] = xp.zeros_like(p)
@@ -112,6 +133,12 @@ class RMSprop(Optimizer):
                 state["grad_avg"] = xp.zeros_like(p)
             if group["momentum"]:
                 state["momentum_buffer"] = xp.zeros_like(p)
+        if _fusable(p, g):
+            fused.rmsprop_update(p, g, state["square_avg"], state.get("grad_avg"),
+                                 state.get("momentum_buffer"), group["lr"], alpha, group["eps"],
+                                 group["weight_decay"], group["momentum"])  # fmt: skip
+            return
+        g = _weight_decayed(p, g, group["weight_decay"])
         v = state["square_avg"]
         v *= alpha
         v += (1 - alpha) * g * g

@@ -1,0 +1,56 @@
+// Fused, numerically stable softmax cross-entropy for logits z and target probabilities t, both
+// (N, C): loss_i = lse_i * sum_c t_ic - sum_c t_ic z_ic, with lse_i = log sum_c exp(z_ic).
+//
+// Roofline, forward: one block per row, one pass with an online max (exp(z - m) rescaled whenever m grows),
+// so no (N, C) temporary is written: it reads z and t (2 * N * C * sizeof(T) bytes) and writes
+// three numbers per row (loss, lse, sum t). About 5 flops per element plus one exp.
+// Backward: gz_ic = gy_i * (exp(z_ic - lse_i) * sum_t_i - t_ic), elementwise: reads z and t, writes
+// gz (3 * N * C * sizeof(T) bytes); the optional target gradient gt_ic = -gy_i * (z_ic - lse_i)
+// adds one write. Both are memory-bound.
+#include "common.cuh"
+
+template <typename T>
+__global__ void softmax_xent_forward(const T* z, const T* t, T* loss, T* lse_out, T* target_sum,
+                                     index_t rows, index_t classes) {
+    extern __shared__ unsigned char shared_bytes[];
+    T* scratch = reinterpret_cast<T*>(shared_bytes);
+    for (index_t row = blockIdx.x; row < rows; row += gridDim.x) {
+        const T* zr = z + row * classes;
+        const T* tr = t + row * classes;
+        T m = negative_infinity<T>(), s = T(0), st = T(0), stz = T(0);
+        for (index_t c = threadIdx.x; c < classes; c += blockDim.x) {
+            T zc = zr[c];
+            if (zc > m) {
+                s = s * exp(m - zc) + T(1);
+                m = zc;
+            } else {
+                s += exp(zc - m);
+            }
+            st += tr[c];
+            stz += tr[c] * zc;
+        }
+        T row_max = block_max(m, scratch);
+        // rescale each thread's sum to the row maximum (a thread that saw no element has s = 0)
+        T total = block_sum(s > T(0) ? s * exp(m - row_max) : T(0), scratch);
+        T sum_t = block_sum(st, scratch);
+        T sum_tz = block_sum(stz, scratch);
+        if (threadIdx.x == 0) {
+            T lse = row_max + log(total);
+            lse_out[row] = lse;
+            target_sum[row] = sum_t;
+            loss[row] = lse * sum_t - sum_tz;
+        }
+    }
+}
+
+// gt may be null when the target needs no gradient.
+template <typename T>
+__global__ void softmax_xent_backward(const T* z, const T* t, const T* lse, const T* target_sum,
+                                      const T* gy, T* gz, T* gt, index_t rows, index_t classes) {
+    GRID_STRIDE_LOOP(i, rows * classes) {
+        index_t row = i / classes;
+        T log_p = z[i] - lse[row];
+        gz[i] = gy[row] * (exp(log_p) * target_sum[row] - t[i]);
+        if (gt) gt[i] = -gy[row] * log_p;
+    }
+}
