@@ -40,3 +40,13 @@ def test_hand_numpy_mlp_computes_the_same_training_as_tinygrad_lite():
         loss.backward()
         optimizer.step()
         np.testing.assert_allclose(loss.item(), hand.step(), rtol=1e-5)
+
+
+def test_gpu_benchmark_skips_cleanly_without_a_gpu(capsys):
+    import tinygrad_lite as tl
+    from benchmarks import gpu
+
+    if tl.cuda.is_available():
+        pytest.skip("a GPU is present: run python -m benchmarks.gpu")
+    assert gpu.main([]) == 0
+    assert "skipped" in capsys.readouterr().out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import sys
 import time
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("name", nargs="?", default="e7", choices=sorted(EXAMPLES))
     demo.add_argument("--epochs", type=int, help="override the example's number of epochs")
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    demo.add_argument("--device", default="cpu", help="cpu or cuda (E6, E7)")
     commands.add_parser("list", help="list the examples")
     commands.add_parser("bench", help="benchmarks (options: python -m benchmarks --help)")
     check = commands.add_parser(
@@ -96,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(f"tinygrad_lite.examples.{EXAMPLES[args.name]}")
     print(f"== {args.name}: {_describe(args.name)}")
     options = {"progress": not args.no_progress}
+    if args.device != "cpu":
+        if "device" not in inspect.signature(module.run).parameters:
+            parser.error(f"demo {args.name} runs on the CPU only; --device works for e6 and e7")
+        options["device"] = args.device
     if args.epochs is not None:
         options["epochs"] = args.epochs
     start = time.perf_counter()

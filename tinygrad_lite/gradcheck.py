@@ -54,13 +54,14 @@ def _vjp(fn, xs, vs, create_graph: bool = False) -> list[Tensor]:
         grads = grad(ys, wanted, grad_outputs=vs, create_graph=create_graph, allow_unused=True)
     else:
         grads = [None] * len(wanted)
-    return [Tensor(np.zeros(x.shape, x.dtype)) if g is None else g for x, g in zip(wanted, grads)]
+    return [Tensor(x.xp.zeros(x.shape, x.dtype)) if g is None else g for x, g in zip(wanted, grads)]
 
 
 def _analytic(fn, inputs, upstream) -> list[np.ndarray | None]:
     """vᵀJ for each input that requires grad (None for the others), on fresh input copies."""
     leaves = [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in inputs]
-    grads = iter(_vjp(fn, leaves, [Tensor(v) for v in upstream]))
+    device = inputs[0].device  # NOTE: upstream gradients live where the outputs do
+    grads = iter(_vjp(fn, leaves, [Tensor(v, device=device) for v in upstream]))
     return [next(grads).numpy() if x.requires_grad else None for x in leaves]
 
 

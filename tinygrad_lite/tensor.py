@@ -36,12 +36,13 @@ def _as_array(data: Any, dtype) -> Any:
 
 def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     """`x` as a Tensor. A Python number next to a tensor `like` takes its dtype and device, as in
-    NumPy (float32 tensor * 2.0 stays float32); arrays keep their own dtype."""
+    NumPy (float32 tensor * 2.0 stays float32); arrays keep their own dtype and go to `like`'s
+    device (NumPy labels next to GPU logits just work; two Tensors are never moved silently)."""
     if isinstance(x, Tensor):
         return x
     if like is not None and isinstance(x, (bool, int, float)):
         return Tensor(like.xp.asarray(x, dtype=np.result_type(like.dtype, x)))
-    return Tensor(x)
+    return Tensor(x, device=None if like is None else like.device)
 
 
 class Tensor:

@@ -68,13 +68,15 @@ class History:
         return Path(path)
 
 
-def evaluate(model: Module, loader, loss_fn: Callable, metric: Metric | None = None) -> dict:
-    """Mean loss (and metric) over a loader, in eval mode and without recording a graph."""
+def evaluate(model: Module, loader, loss_fn: Callable, metric: Metric | None = None,
+             device=None) -> dict:  # fmt: skip
+    """Mean loss (and metric) over a loader, in eval mode and without recording a graph; batches
+    are moved to `device` (the model's) when given."""
     was_training = model.training
     model.eval()
     total_loss, total_metric, count = 0.0, 0.0, 0
     with no_grad():
-        for x, y in loader:
+        for x, y in _on(loader, device):
             outputs = model(x)
             total_loss += loss_fn(outputs, y).item() * len(x)
             if metric is not None:
@@ -85,6 +87,15 @@ def evaluate(model: Module, loader, loss_fn: Callable, metric: Metric | None = N
     if metric is not None:
         result["accuracy"] = total_metric / count
     return result
+
+
+def _on(batches, device):
+    """The (x, y) batches moved to `device` (unchanged when None)."""
+    if device is None:
+        yield from batches
+        return
+    for x, y in batches:
+        yield x.to(device), y.to(device)
 
 
 def _progress(loader, enabled: bool, description: str):
@@ -110,6 +121,7 @@ def fit(
     validation_split: float | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = print,
+    device=None,
 ) -> History:
     """Train for `epochs` epochs and return the History of per-epoch averages.
 
@@ -121,6 +133,7 @@ def fit(
         scheduler: a learning-rate scheduler, stepped once per epoch.
         progress: show a tqdm bar per epoch (when tqdm is installed).
         log: called with one line per epoch (None: silent).
+        device: move each batch there ('cuda' after `model.to('cuda')`); None: leave them.
     """
     if validation_split is not None:
         if validation is not None:
@@ -131,9 +144,9 @@ def fit(
     history, best, best_state, waited = History(), np.inf, None, 0
     for epoch in range(1, epochs + 1):
         bar = _progress(loader, progress, f"epoch {epoch}/{epochs}")
-        record = _train_one_epoch(model, bar, optimizer, loss_fn, metric)
+        record = _train_one_epoch(model, bar, optimizer, loss_fn, metric, device)
         if validation is not None:
-            scores = evaluate(model, validation, loss_fn, metric)
+            scores = evaluate(model, validation, loss_fn, metric, device)
             record.update({f"val_{k}": v for k, v in scores.items()})
         history.records.append(record)
         if scheduler is not None:
@@ -152,11 +165,11 @@ def fit(
     return history
 
 
-def _train_one_epoch(model: Module, batches, optimizer, loss_fn, metric) -> dict[str, float]:
+def _train_one_epoch(model: Module, bar, optimizer, loss_fn, metric, device) -> dict[str, float]:
     """The plain loop over one epoch; returns the sample-weighted mean loss (and metric)."""
     model.train()
     total_loss, total_metric, count = 0.0, 0.0, 0
-    for x, y in batches:
+    for x, y in _on(bar, device):
         outputs = model(x)
         loss = loss_fn(outputs, y)
         optimizer.zero_grad()
@@ -166,8 +179,8 @@ def _train_one_epoch(model: Module, batches, optimizer, loss_fn, metric) -> dict
         count += len(x)
         if metric is not None:
             total_metric += metric(outputs, y) * len(x)
-        if hasattr(batches, "set_postfix"):  # a tqdm bar
-            batches.set_postfix(loss=f"{total_loss / count:.4f}")
+        if hasattr(bar, "set_postfix"):  # a tqdm bar
+            bar.set_postfix(loss=f"{total_loss / count:.4f}")
     record = {"loss": total_loss / count}
     if metric is not None:
         record["accuracy"] = total_metric / count

@@ -12,11 +12,18 @@ from ._digits import digit_loaders
 
 
 def run(
-    epochs: int = 5, batch_size: int = 32, seed: int = 0, log=print, progress: bool = True, **_
+    epochs: int = 5,
+    batch_size: int = 32,
+    seed: int = 0,
+    log=print,
+    progress: bool = True,
+    device: str = "cpu",
+    **_,
 ) -> dict:
     tl.manual_seed(seed)
     train_loader, test_loader = digit_loaders(batch_size, seed)
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    model.to(device)
     log(repr(model))
     history = train.fit(
         model,
@@ -27,9 +34,10 @@ def run(
         metric=train.multiclass_accuracy,
         progress=progress,
         log=log,
+        device=device,
     )
     test = train.evaluate(
-        model, test_loader, nn.functional.cross_entropy, train.multiclass_accuracy
+        model, test_loader, nn.functional.cross_entropy, train.multiclass_accuracy, device
     )
     log(f"test accuracy {test['accuracy']:.4f}")
     return {"test_accuracy": test["accuracy"], "history": history}

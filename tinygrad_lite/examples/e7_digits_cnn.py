@@ -51,11 +51,17 @@ def one_hot_cross_entropy(logits, labels):
 
 
 def run(
-    epochs: int = 15, batch_size: int = 64, seed: int = 0, log=print, progress: bool = True, **_
+    epochs: int = 15,
+    batch_size: int = 64,
+    seed: int = 0,
+    log=print,
+    progress: bool = True,
+    device: str = "cpu",
+    **_,
 ) -> dict:
     tl.manual_seed(seed)
     train_loader, test_loader = digit_loaders(batch_size, seed)
-    model = init_like_keras_(make_model())
+    model = init_like_keras_(make_model()).to(device)
     log(repr(model))
     optimizer = optim.Adam(model.parameters())
     history = train.fit(
@@ -68,8 +74,11 @@ def run(
         scheduler=optim.CosineAnnealingLR(optimizer, T_max=epochs),
         progress=progress,
         log=log,
+        device=device,
     )
-    test = train.evaluate(model, test_loader, one_hot_cross_entropy, train.multiclass_accuracy)
+    test = train.evaluate(
+        model, test_loader, one_hot_cross_entropy, train.multiclass_accuracy, device
+    )
     log(f"test accuracy {test['accuracy']:.4f}")
     return {"test_accuracy": test["accuracy"], "history": history}
 

@@ -137,7 +137,8 @@ def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     labels = _labels(target, input.shape[1], "nll_loss")
     if labels.shape != input.shape[:1]:
         raise ValueError(f"nll_loss: labels {labels.shape} for log-probabilities {input.shape}")
-    return _reduce(-input[np.arange(input.shape[0]), labels], reduction, "nll_loss")
+    rows, labels = input.xp.arange(input.shape[0]), input.xp.asarray(labels)
+    return _reduce(-input[rows, labels], reduction, "nll_loss")
 
 
 class _Loss(Module):

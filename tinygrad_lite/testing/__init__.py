@@ -24,6 +24,7 @@ from ..autograd import grad
 from ..gradcheck import Comparison, GradcheckError, _comparisons, _outputs, _upstream, _vjp
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor
+from .parity import ParityReport, check_parity
 
 HEAT = " .:-=+*#%@"  # error magnitude, low to high (log scale)
 
