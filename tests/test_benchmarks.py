@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tinygrad_lite.cli import main
 
 
