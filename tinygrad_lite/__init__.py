@@ -23,7 +23,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from . import data, nn, optim, plot, testing, train, viz
+from . import cuda, data, distributed, nn, optim, plot, testing, train, viz
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, gradient_errors
 from .serialization import load, save
 from .tracing import trace

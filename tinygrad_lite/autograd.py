@@ -24,6 +24,10 @@ _sequence = itertools.count()
 # backward processes, in order; tl.trace() uses it to print backprop step by step.
 backward_hooks: list = []
 
+# Called as hook(leaves) at the end of Tensor.backward with the leaves whose .grad it just
+# updated; DistributedDataParallel averages gradients across processes there.
+post_backward_hooks: list = []
+
 
 def is_grad_enabled() -> bool:
     """True when new ops are being recorded for backward."""
@@ -226,6 +230,8 @@ def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -
     grads = run_backward([y], [g], retain_graph or create_graph, create_graph)
     for leaf, g in grads.values():
         leaf.grad = _owned(g) if leaf.grad is None else leaf.grad + g
+    for hook in list(post_backward_hooks):
+        hook([leaf for leaf, _ in grads.values()])
 
 
 def _owned(g: Tensor) -> Tensor:

@@ -11,4 +11,11 @@ from .datasets import (
     two_blobs,
     xor,
 )
-from .loader import DataLoader, Dataset, TensorDataset, split_loader, train_test_split
+from .loader import (
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    TensorDataset,
+    split_loader,
+    train_test_split,
+)

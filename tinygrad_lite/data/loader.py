@@ -50,25 +50,32 @@ class DataLoader:
         shuffle: a new random order every epoch (every `for` over the loader).
         drop_last: skip a final batch smaller than batch_size.
         seed: seed of this loader's shuffling; None draws one from tl.manual_seed's generator.
+        sampler: the sample indices to go through, in order, instead of all of them (e.g. a
+            DistributedSampler: this process's share); not with shuffle.
     """
 
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, seed: int | None = None):  # fmt: skip
+                 drop_last: bool = False, seed: int | None = None, sampler=None):  # fmt: skip
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
-        self.dataset, self.batch_size = dataset, batch_size
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: give shuffle or a sampler (which shuffles), not both")
+        self.dataset, self.batch_size, self.sampler = dataset, batch_size, sampler
         self.shuffle, self.drop_last = shuffle, drop_last
         if seed is None:
             seed = creation.fresh_seed()
         self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         n = len(self.dataset)
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(self.sampler, dtype=np.int64)
+        else:
+            order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             yield self._batch(order[start : start + self.batch_size])
 
@@ -77,6 +84,45 @@ class DataLoader:
             return tuple(Tensor(a[indices]) for a in self.dataset.arrays)
         samples = [self.dataset[int(i)] for i in indices]
         return tuple(Tensor(np.stack(column)) for column in zip(*samples))
+
+
+class DistributedSampler:
+    """This process's share of a dataset's indices for data-parallel training: rank r of W takes
+    every W-th index starting at r of one order, so the W ranks' batches k together are the
+    samples of a single-process batch k of W times the size.
+
+    The order is a fresh permutation per epoch (call `set_epoch(epoch)` before each epoch; every
+    rank uses the same seed, so all agree), or the natural order with shuffle=False. Indices are
+    repeated from the start to make the count divisible by W (drop_last=True drops the tail).
+    """
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False):  # fmt: skip
+        from .. import distributed
+
+        self.size = len(dataset)
+        self.num_replicas = distributed.world_size() if num_replicas is None else num_replicas
+        self.rank = distributed.rank() if rank is None else rank
+        if not 0 <= self.rank < self.num_replicas:
+            raise ValueError(f"DistributedSampler: rank {self.rank} of {self.num_replicas}")
+        self.shuffle, self.seed, self.drop_last, self.epoch = shuffle, seed, drop_last, 0
+        per_rank = self.size / self.num_replicas
+        self.per_rank = math.floor(per_rank) if drop_last else math.ceil(per_rank)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.per_rank
+
+    def __iter__(self) -> Iterator[int]:
+        if self.shuffle:
+            order = np.random.default_rng((self.seed, self.epoch)).permutation(self.size)
+        else:
+            order = np.arange(self.size)
+        total = self.per_rank * self.num_replicas
+        order = np.resize(order, total) if total > self.size else order[:total]
+        return iter(order[self.rank :: self.num_replicas].tolist())
 
 
 def split_loader(loader: DataLoader, fraction: float, seed: int | None = 0):

@@ -11,6 +11,10 @@ from tinygrad_lite import nn, optim, train
 from ._digits import digit_loaders
 
 
+def make_model() -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
 def run(
     epochs: int = 5,
     batch_size: int = 32,
@@ -22,8 +26,7 @@ def run(
 ) -> dict:
     tl.manual_seed(seed)
     train_loader, test_loader = digit_loaders(batch_size, seed)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
-    model.to(device)
+    model = make_model().to(device)
     log(repr(model))
     history = train.fit(
         model,

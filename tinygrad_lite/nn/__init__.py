@@ -1,6 +1,6 @@
 """Layers, losses and containers: tl.nn, with torch.nn's names."""
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .layers import (
     GELU,
