@@ -72,6 +72,7 @@ class Function:
     """
 
     xp = None
+    once_differentiable = False  # True: backward is not differentiable; create_graph refuses it
     inputs: tuple[Tensor, ...] | None = None
     needs_input_grad: tuple[bool, ...] = ()
 
@@ -144,6 +145,11 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
     gxs = fn.backward(gy)
     gxs = gxs if isinstance(gxs, tuple) else (gxs,)
     name = f"{type(fn).__name__}.backward"
+    if _grad_enabled and getattr(fn, "once_differentiable", False):
+        raise RuntimeError(
+            f"{name} is marked once_differentiable: create_graph=True through it would give "
+            "wrong second derivatives"
+        )
     if len(gxs) != len(fn.inputs):
         raise RuntimeError(f"{name} returned {len(gxs)} gradients for {len(fn.inputs)} inputs")
     for i, (x, gx, needed) in enumerate(zip(fn.inputs, gxs, fn.needs_input_grad)):
@@ -151,6 +157,13 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
             continue
         if not isinstance(gx, Tensor):
             raise TypeError(f"{name} returned a {type(gx).__name__} for input {i}, not a Tensor")
+        if _grad_enabled and gy.requires_grad and not gx.requires_grad:
+            raise RuntimeError(
+                f"{name} is not differentiable: with create_graph=True it returned a gradient "
+                f"for input {i} that is cut off from the graph (made from raw arrays, or "
+                "detached), so second derivatives through it would be silently wrong; write the "
+                "backward with tensor ops, or do not differentiate it twice"
+            )
         if gx.shape != x.shape or gx.dtype != x.dtype:
             raise RuntimeError(
                 f"{name} returned a gradient of shape {gx.shape} ({gx.dtype}) for input {i} "

@@ -58,10 +58,11 @@ def gradcheck_command(args) -> int:
     shape = tuple(int(n) for n in args.input_shape.split(",") if n)
     batches = tuple(int(n) for n in args.batch_sizes.split(","))
     if isinstance(target, Module):
-        report = testing.check_module(target, shape, batches, seed=args.seed)
+        report = testing.check_module(target, shape, batches, seed=args.seed,
+                                      code_dtype=args.code_dtype)  # fmt: skip
     else:
         x = np.random.default_rng(args.seed).standard_normal((batches[0], *shape))
-        report = testing.check_gradients(target, x, seed=args.seed)
+        report = testing.check_gradients(target, x, seed=args.seed, code_dtype=args.code_dtype)
     print(report)
     return 0 if report.passed else 1
 
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--init-args", default="[]", help="JSON list or dict for the class")
     check.add_argument("--batch-sizes", default="1,3", help="batch sizes to check, e.g. 1,3")
     check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--code-dtype", default="float64", choices=("float64", "float32"),
+                       help="float32: check the float32 code against a float64 oracle")  # fmt: skip
     args = parser.parse_args(argv)
 
     if args.command == "gradcheck":

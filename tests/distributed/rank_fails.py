@@ -5,7 +5,13 @@ import numpy as np
 
 import tinygrad_lite as tl
 
-tl.distributed.init("mpi")
-if tl.distributed.rank() == 1:
-    raise ValueError("rank 1 fails on purpose")
-tl.distributed.all_reduce(tl.Tensor(np.ones(3)))
+
+def main():
+    tl.distributed.init("mpi")
+    if tl.distributed.rank() == 1:
+        raise ValueError("rank 1 fails on purpose")
+    tl.distributed.all_reduce(tl.Tensor(np.ones(3)))
+
+
+if __name__ == "__main__":  # NOTE: pytest's doctest collection imports this file
+    main()

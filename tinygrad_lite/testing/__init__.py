@@ -14,16 +14,26 @@ the pytest plugin (installed with the package) gives tests a `gradcheck` fixture
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..autograd import grad
-from ..gradcheck import Comparison, GradcheckError, _comparisons, _outputs, _upstream, _vjp
+from ..autograd import grad, no_grad
+from ..gradcheck import (
+    Comparison,
+    GradcheckError,
+    _analytic,
+    _comparisons,
+    _outputs,
+    _upstream,
+    _vjp,
+)
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor
+from .error_model import richardson
 from .parity import ParityReport, check_parity
 
 HEAT = " .:-=+*#%@"  # error magnitude, low to high (log scale)
@@ -61,10 +71,10 @@ class TensorCheck:
         )
         if self.passed:
             return line
-        worst = [
-            f"      element {i}: analytic {c.analytic[i]:.6g}, numeric {c.numeric[i]:.6g}"
-            for i in c.worst_elements(3)
-        ]
+        describe = getattr(c, "describe_element", None) or (
+            lambda i: f"analytic {c.analytic[i]:.6g}, numeric {c.numeric[i]:.6g}"
+        )
+        worst = [f"      element {i}: {describe(i)}" for i in c.worst_elements(3)]
         return "\n".join([line, *worst, self.heat_map()]).rstrip()
 
 
@@ -76,6 +86,8 @@ class GradientReport:
     culprit: str | None = None  # the first op whose own backward is wrong
     notes: list[str] = field(default_factory=list)  # failures that are not gradient elements
     settings: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. kinks: reported, not failures
+    reproduction: str = ""  # on failure: a snippet that re-runs the check
 
     @property
     def passed(self) -> bool:
@@ -88,8 +100,14 @@ class GradientReport:
         head = "gradient check " + ("passed" if self.passed else "FAILED")
         head += " (" + ", ".join(f"{k}={v}" for k, v in self.settings.items()) + ")"
         lines = [head, *map(str, self.checks), *(f"  FAIL {note}" for note in self.notes)]
+        lines += [f"  warning: {warning}" for warning in self.warnings]
         if self.culprit:
             lines.append(f"  first wrong op: {self.culprit}")
+        if self.reproduction:
+            lines += [
+                "  reproduce with:",
+                *("    " + line for line in self.reproduction.split("\n")),
+            ]
         return "\n".join(lines)
 
     def raise_if_failed(self) -> GradientReport:
@@ -134,22 +152,83 @@ def _as_float64(x) -> Tensor:
 
 
 def check_gradients(fn_or_module: Callable | Module, *inputs, params: bool = True,
-                    eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
-                    localize: bool = True, second_order: bool = False):  # fmt: skip
-    """Check the gradients of every float input and (for a module) every parameter in float64.
+                    eps: float | None = None, atol: float | None = None,
+                    rtol: float | None = None, seed: int = 0, localize: bool = True,
+                    second_order: bool = False, code_dtype=np.float64):  # fmt: skip
+    """Check the gradients of every float input and (for a module) every parameter.
+
+    By default each element is checked against an explicit error model (see
+    `tl.testing.error_model`): a step ∛ε·(1 + |x|), Richardson extrapolation, and a bound made of
+    the estimated truncation and rounding errors, all reported. Giving `atol`/`rtol` (and `eps`)
+    switches to plain central differences with those fixed tolerances instead.
 
     Args:
-        fn_or_module: a function of Tensors, or a Module (a float64 copy is checked).
+        fn_or_module: a function of Tensors, or a Module (checked on a copy; yours is untouched).
         inputs: the inputs, as Tensors or arrays; integer inputs (labels) are passed through.
         params: also check the module's parameters.
         localize: on failure, replay the graph and name the first op whose backward is wrong.
         second_order: also check that the Hessian is symmetric (uᵀHv = vᵀHu) through
             create_graph, which catches backward rules that are right but not differentiable.
+        code_dtype: float64 (default) checks a float64 copy. float32 checks the float32 code
+            itself against a float64 oracle: the analytic gradient comes from float32 arithmetic,
+            the finite differences from float64, and the bound adds float32's rounding.
+
+    Random ops (Dropout) draw the same numbers in every evaluation: the generator's state is
+    recorded once and replayed, so a stochastic layer is checked as the deterministic function it
+    is for one draw. Points within the step of a kink (ReLU at 0, max, abs) are reported as
+    kinks, never as failures.
 
     Returns:
-        A GradientReport (call .raise_if_failed() in tests). It also records whether each
-        backward is linear in its incoming gradient (a backward that ignores gy fails that).
+        A GradientReport (call .raise_if_failed() in tests). On failure, str(report) ends with a
+        ready-to-paste reproduction.
     """
+    fixed = atol is not None or rtol is not None
+    code_dtype = np.dtype(code_dtype)
+    with replayed_random_numbers() as replay:
+        run, arguments, names, restore = _float64_problem(fn_or_module, inputs, params)
+        run = replay(run)
+        report = GradientReport(settings=_settings(fixed, eps, atol, rtol, seed, code_dtype))
+        try:
+            upstream = _upstream(run, arguments, seed)
+            if fixed:
+                comparisons = _comparisons(run, arguments, upstream, eps or 1e-6,
+                                           1e-5 if atol is None else atol,
+                                           1e-3 if rtol is None else rtol)  # fmt: skip
+            else:
+                comparisons = _modelled(fn_or_module, inputs, params, run, arguments, upstream,
+                                        code_dtype, replay)  # fmt: skip
+            report.checks += [TensorCheck(names[i], c) for i, c in comparisons]
+        except (RuntimeError, TypeError, ValueError) as error:
+            report.notes.append(f"backward raised {type(error).__name__}: {error}")
+        else:
+            report.warnings += _kink_warnings(report.checks)
+            report.notes += vjp_linearity(run, arguments, seed)
+            if second_order:
+                report.notes += hessian_symmetry(run, arguments, seed)
+        restore()
+        if not report.passed:
+            if localize:
+                report.culprit = first_wrong_op(run, arguments)
+            report.reproduction = reproduction(fn_or_module, inputs, seed, code_dtype)
+    return report
+
+
+def _settings(fixed, eps, atol, rtol, seed, code_dtype) -> dict:
+    import tinygrad_lite
+
+    if fixed:
+        method = {"method": "central differences", "eps": eps or 1e-6,
+                  "atol": 1e-5 if atol is None else atol,
+                  "rtol": 1e-3 if rtol is None else rtol}  # fmt: skip
+    else:
+        method = {"method": "error model (Richardson)", "oracle": "float64"}
+    return {**method, "code dtype": str(code_dtype), "seed": seed, "backend": "numpy",
+            "tinygrad_lite": tinygrad_lite.__version__, "numpy": np.__version__}  # fmt: skip
+
+
+def _float64_problem(fn_or_module, inputs, params: bool):
+    """(run, arguments, names, restore): the check as a function of float64 tensors, the inputs
+    followed by the module's parameters, on a float64 copy of the module."""
     xs = [_as_float64(x) for x in inputs]
     slots, target = [], fn_or_module
     if isinstance(fn_or_module, Module):
@@ -162,26 +241,102 @@ def check_gradients(fn_or_module: Callable | Module, *inputs, params: bool = Tru
             setattr(owner, attribute, value)
         return target(*args[: len(xs)])
 
-    arguments = [*xs, *weights]
+    def restore():
+        for (_, owner, attribute), original in zip(slots, weights):
+            setattr(owner, attribute, original)
+
     names = [f"input {i}" for i in range(len(xs))] + [name for name, _, _ in slots]
-    report = GradientReport(settings={"dtype": "float64", "eps": eps, "atol": atol, "rtol": rtol,
-                                      "seed": seed})  # fmt: skip
+    return run, [*xs, *weights], names, restore
+
+
+def _modelled(fn_or_module, inputs, params, run, arguments, upstream, code_dtype, replay):
+    """(index, ModelComparison) per differentiable argument; the analytic gradient comes from the
+    code in `code_dtype`, the finite differences from the float64 `run`."""
+    if code_dtype == np.float64:
+        analytic, code_epsilon = _analytic(run, arguments, upstream), 0.0
+    else:
+        code = copy.deepcopy(fn_or_module) if isinstance(fn_or_module, Module) else fn_or_module
+        if isinstance(code, Module):
+            code.to(dtype=code_dtype)
+        run_code, code_arguments, _, restore = _float64_problem(code, inputs, params)
+        restore()
+        code_arguments = [Tensor(x.data.astype(code_dtype), requires_grad=x.requires_grad)
+                          if x.dtype.kind == "f" else x for x in code_arguments]  # fmt: skip
+        analytic = _analytic(replay(run_code), code_arguments,
+                             [u.astype(code_dtype) for u in upstream])  # fmt: skip
+        code_epsilon = float(np.finfo(code_dtype).eps)
+    results = []
+    for i, x in enumerate(arguments):
+        if not x.requires_grad:
+            continue
+        g = analytic[i].astype(np.float64)
+        scale = FLOAT32_ALLOWANCE * (np.abs(g) + np.abs(g).max(initial=0.0))
+        results.append((i, richardson(run, arguments, i, upstream, g, code_epsilon, scale)))
+    return results
+
+
+FLOAT32_ALLOWANCE = 64.0  # rounding of a float32 backward, in ε₃₂ · (|g| + max |g|)
+
+
+def _kink_warnings(checks) -> list[str]:
+    warnings = []
+    for check in checks:
+        kinks = getattr(check.comparison, "kinks", None)
+        if kinks is not None and kinks.any():
+            where = [tuple(int(k) for k in i) for i in np.argwhere(kinks)[:3]]
+            warnings.append(f"{check.name}: {int(kinks.sum())} element(s) lie within the step of a "
+                            f"kink (one-sided slopes differ), not judged: {where}")  # fmt: skip
+    return warnings
+
+
+@contextlib.contextmanager
+def replayed_random_numbers():
+    """Yields `replay(fn)`: fn, made to restart tl's random generator from the state it had on
+    entry at every call, so a Dropout mask is the same in every evaluation of a check. The state
+    is restored on exit, so the check does not consume the user's random numbers."""
+    from .. import creation
+
+    state = creation._rng.bit_generator.state
+
+    def replay(fn):
+        def replayed(*args):
+            creation._rng.bit_generator.state = state
+            return fn(*args)
+
+        return replayed
+
     try:
-        upstream = _upstream(run, arguments, seed)
-        comparisons = _comparisons(run, arguments, upstream, eps, atol, rtol)
-    except (RuntimeError, TypeError, ValueError) as error:
-        report.notes.append(f"backward raised {type(error).__name__}: {error}")
-        comparisons = None
-    if comparisons is not None:
-        report.checks += [TensorCheck(names[i], comparison) for i, comparison in comparisons]
-        report.notes += vjp_linearity(run, arguments, seed)
-        if second_order:
-            report.notes += hessian_symmetry(run, arguments, seed)
-    for (_, owner, attribute), original in zip(slots, weights):
-        setattr(owner, attribute, original)
-    if not report.passed and localize:
-        report.culprit = first_wrong_op(run, arguments, eps, atol, rtol)
-    return report
+        yield replay
+    finally:
+        creation._rng.bit_generator.state = state
+
+
+def reproduction(fn_or_module, inputs, seed: int, code_dtype) -> str:
+    """A snippet that re-runs this check: the target imported by name, the inputs inline."""
+    target = type(fn_or_module) if isinstance(fn_or_module, Module) else fn_or_module
+    module, name = getattr(target, "__module__", "?"), getattr(target, "__qualname__", "?")
+    build = f"{name}()" if isinstance(fn_or_module, Module) else name
+    arrays = []
+    for x in inputs:
+        array = np.asarray(x.numpy() if isinstance(x, Tensor) else x)
+        if array.size <= 64:
+            arrays.append(f"np.array({array.tolist()!r}, dtype=np.{array.dtype})")
+        else:
+            arrays.append(f"np.random.default_rng({seed}).standard_normal({array.shape})"
+                          f"  # {array.dtype}, {array.size} values: paste yours")  # fmt: skip
+    lines = [
+        "import numpy as np",
+        "import tinygrad_lite as tl",
+        f"from {module} import {name.split('.')[0]}",
+        "",
+        f"target = {build}"
+        + ("  # with the same constructor arguments" if build.endswith("()") else ""),  # fmt: skip
+        f"inputs = [{', '.join(arrays)}]",
+        f"report = tl.testing.check_gradients(target, *inputs, seed={seed}, "
+        f"code_dtype=np.{np.dtype(code_dtype)})",
+        "print(report)",
+    ]
+    return "\n".join(lines)
 
 
 def _fresh(arguments: Sequence[Tensor]) -> list[Tensor]:
@@ -298,7 +453,25 @@ def check_module(module: Module, input_shape: Sequence[int], batch_sizes: Sequen
         report.settings.update(part.settings)
         if batch > 1:
             report.notes += _batch_mixing(module, x)
+    report.notes += _modes(module, rng.standard_normal((max(batch_sizes), *input_shape)))
     return report
+
+
+def _modes(module: Module, x: np.ndarray) -> list[str]:
+    """In eval mode the module is a deterministic function, and no_grad changes no output."""
+    twin = _float64_copy(module).eval()
+    first = twin(Tensor(x)).numpy()
+    second = twin(Tensor(x)).numpy()
+    with no_grad():
+        untracked = twin(Tensor(x)).numpy()
+    problems = []
+    if not np.array_equal(first, second):
+        problems.append("eval() is not deterministic: two calls on the same input differ by "
+                        f"{np.abs(first - second).max():.3g}")  # fmt: skip
+    if not np.array_equal(first, untracked):
+        problems.append("the output under tl.no_grad() differs from the recorded one by "
+                        f"{np.abs(first - untracked).max():.3g}")  # fmt: skip
+    return problems
 
 
 def _batch_mixing(module: Module, x: np.ndarray) -> list[str]:
