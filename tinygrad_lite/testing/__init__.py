@@ -450,6 +450,8 @@ def check_module(module: Module, input_shape: Sequence[int], batch_sizes: Sequen
         ]
         report.notes += part.notes
         report.culprit = report.culprit or part.culprit
+        report.reproduction = report.reproduction or part.reproduction
+        report.warnings += part.warnings
         report.settings.update(part.settings)
         if batch > 1:
             report.notes += _batch_mixing(module, x)
