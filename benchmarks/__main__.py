@@ -1,6 +1,7 @@
-"""python -m benchmarks [mlp] [ops] [--repeats N] [--threads T] [--malloc tuned|default]
-[--json FILE] [--quick]: time tinygrad_lite against hand-written NumPy and PyTorch, print a table
-of medians (min–max) and ratios, optionally write JSON."""
+"""python -m benchmarks [mlp] [cnn] [peers] [ops] [--repeats N] [--threads T]
+[--malloc tuned|default] [--json FILE] [--plot PNG] [--quick]: time tinygrad_lite against
+hand-written NumPy, PyTorch and other NumPy autograd engines, print a table of medians (min–max)
+and ratios, optionally write JSON and a bar chart."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import os
 import sys
 
-SUITES = ("mlp", "ops")
+SUITES = ("mlp", "cnn", "peers", "ops")
 
 
 def parse(argv):
@@ -21,6 +22,7 @@ def parse(argv):
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--malloc", choices=("tuned", "default"), default="tuned")
     parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--plot", help="also draw the ratios as a bar chart PNG (matplotlib)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats: a smoke run")
     args = parser.parse_args(argv)
     unknown = set(args.suites) - set(SUITES)
@@ -38,7 +40,7 @@ def main(argv=None) -> int:
     # NOTE: PyTorch's OpenMP workers otherwise spin after each call, stealing a core from the
     # contender timed next; passive waiting keeps the interleaved timings independent
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from . import harness, mlp, ops
+    from . import cnn, harness, mlp, ops, peers
 
     allocator = harness.tune_allocator() if args.malloc == "tuned" else "default"
     try:
@@ -53,6 +55,15 @@ def main(argv=None) -> int:
         for batch in (8,) if args.quick else (32, 128, 512):
             runs = mlp.contenders(batch, args.threads)
             results.append(harness.compare(f"mlp step, batch {batch}", runs, repeats=repeats))
+    if "cnn" in args.suites:
+        for batch in (4,) if args.quick else (32, 128):
+            runs = cnn.contenders(batch, args.threads)
+            results.append(harness.compare(f"cnn step, batch {batch}", runs, repeats=repeats))
+    if "peers" in args.suites:
+        for batch in (8,) if args.quick else (32, 128, 512):
+            runs = {"tinygrad_lite": mlp.tinygrad_step(batch), "numpy": mlp.numpy_step(batch),
+                    **peers.contenders(batch)}  # fmt: skip
+            results.append(harness.compare(f"mlp vs peers, batch {batch}", runs, repeats=repeats))
     if "ops" in args.suites:
         sizes = {"small": 4} if args.quick else ops.SIZES
         for name, case in ops.CASES.items():
@@ -63,6 +74,8 @@ def main(argv=None) -> int:
     env = harness.environment(args.threads, allocator)
     print("environment: " + ", ".join(f"{k}={v}" for k, v in env.items()))
     print(harness.table(results))
+    if args.plot:
+        print(f"bar chart: {harness.bar_chart(results, args.plot)}")
     if args.json:
         with open(args.json, "w") as file:
             json.dump(

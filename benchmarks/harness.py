@@ -97,3 +97,35 @@ def table(results: list[Result], baseline: str = "numpy") -> str:
                   for n in r.seconds if n != "tinygrad_lite"]  # fmt: skip
         lines.append(f"{r.case:28s} " + "  ".join(cells) + "   " + "  ".join(ratios))
     return "\n".join(lines)
+
+
+def bar_chart(results: list[Result], path: str) -> str:
+    """One group of bars per case: each contender's median time over tinygrad_lite's (so 1 is
+    ours, and a bar below 1 is a contender faster than us), with the min–max range as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted({n for r in results for n in r.seconds}, key=lambda n: (n != "tinygrad_lite", n))
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(results)), 4))
+    width = 0.8 / len(names)
+    for k, name in enumerate(names):
+        xs, heights, low, high = [], [], [], []
+        for i, r in enumerate(results):
+            if name in r.seconds:
+                ours = r.median_ms("tinygrad_lite")
+                ratio = r.median_ms(name) / ours
+                xs.append(i + (k - (len(names) - 1) / 2) * width)
+                heights.append(ratio)
+                low.append(ratio - min(r.seconds[name]) * 1e3 / ours)
+                high.append(max(r.seconds[name]) * 1e3 / ours - ratio)
+        ax.bar(xs, heights, width, label=name, yerr=[low, high], capsize=2)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(results)), [r.case for r in results], rotation=30, ha="right")
+    ax.set_ylabel("median time / tinygrad_lite's")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

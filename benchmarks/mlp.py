@@ -35,6 +35,19 @@ def tinygrad_step(batch: int):
     return step
 
 
+def hand_adam(params, grads, m, v, t, lr, betas, eps):
+    """Adam, in place, the way a careful NumPy programmer writes it (PyTorch's arithmetic)."""
+    beta1, beta2 = betas
+    step_size = lr / (1 - beta1**t)
+    root_correction = np.sqrt(1 - beta2**t)
+    for p, g, m_, v_ in zip(params, grads, m, v):
+        m_ *= beta1
+        m_ += (1 - beta1) * g
+        v_ *= beta2
+        v_ += (1 - beta2) * g * g
+        p -= step_size * m_ / (np.sqrt(v_) / root_correction + eps)
+
+
 class HandMLP:
     """The same network with every derivative written out, weights stored (in, out)."""
 
@@ -68,15 +81,7 @@ class HandMLP:
         g1 = (g2 @ w2.T) * (z1 > 0)
         grads = [x.T @ g1, g1.sum(0), h1.T @ g2, g2.sum(0), h2.T @ g3, g3.sum(0)]
         self.t += 1
-        beta1, beta2 = self.betas
-        step_size = self.lr / (1 - beta1**self.t)
-        root_correction = np.sqrt(1 - beta2**self.t)
-        for p_, g, m, v in zip(self.params, grads, self.m, self.v):
-            m *= beta1
-            m += (1 - beta1) * g
-            v *= beta2
-            v += (1 - beta2) * g * g
-            p_ -= step_size * m / (np.sqrt(v) / root_correction + self.eps)
+        hand_adam(self.params, grads, self.m, self.v, self.t, self.lr, self.betas, self.eps)
         return loss
 
 

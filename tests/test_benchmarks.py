@@ -8,10 +8,12 @@ from tinygrad_lite.cli import main
 
 
 def test_bench_quick_run_writes_a_table_and_json(tmp_path, capsys):
-    path = tmp_path / "bench.json"
-    assert main(["bench", "--quick", "--json", str(path)]) == 0
+    path, chart = tmp_path / "bench.json", tmp_path / "bench.png"
+    assert main(["bench", "--quick", "--json", str(path), "--plot", str(chart)]) == 0
     out = capsys.readouterr().out
     assert "environment:" in out and "mlp step, batch 8" in out and "ours/numpy" in out
+    assert "cnn step, batch 4" in out and "mlp vs peers, batch 8" in out
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = json.loads(path.read_text())
     assert report["environment"]["allocator"].startswith(("mallopt", "default"))
     cases = {r["case"]: r for r in report["results"]}
@@ -52,3 +54,37 @@ def test_gpu_benchmark_skips_cleanly_without_a_gpu(capsys):
         pytest.skip("a GPU is present: run python -m benchmarks.gpu")
     assert gpu.main([]) == 0
     assert "skipped" in capsys.readouterr().out
+
+
+def test_hand_numpy_cnn_computes_the_same_training_as_tinygrad_lite_and_torch():
+    """The im2col floor, our CNN and PyTorch's start from the same weights and give the same
+    losses step after step (so the CNN benchmark compares the same work)."""
+    import numpy as np
+
+    from benchmarks import cnn
+
+    ours, hand = cnn.tinygrad_step(6), cnn.HandCNN(6).step
+    try:
+        theirs = cnn.torch_step(6, 1)
+    except ImportError:
+        theirs = None
+    for _ in range(3):
+        loss = ours()
+        np.testing.assert_allclose(hand(), loss, rtol=1e-5)
+        if theirs is not None:
+            np.testing.assert_allclose(theirs(), loss, rtol=1e-5)
+
+
+def test_peer_engines_train_the_same_mlp_when_installed():
+    import numpy as np
+
+    from benchmarks import mlp, peers
+
+    steps = peers.contenders(8)
+    if not steps:
+        pytest.skip("no peer engine installed (pip install dezero mygrad autograd)")
+    first = mlp.HandMLP(8).step()
+    for name, step in steps.items():
+        loss = step()
+        if loss is not None:
+            np.testing.assert_allclose(loss, first, rtol=1e-5, err_msg=name)
