@@ -101,14 +101,19 @@ def embedding_case(data):
     return [(rows, width)], {"indices": indices}
 
 
-def linear_case(data):
-    batch, features, outputs = (data.draw(st.integers(1, 4)) for _ in range(3))
-    return [(batch, features), (outputs, features), (outputs,)], {}
+def linear_case(data, bias=True):
+    """x (..., in) with 0 to 2 leading axes (an empty batch included), w (out, in), b (out,)."""
+    lead = data.draw(st.lists(st.integers(0, 3), max_size=2))
+    features, outputs = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    weight_and_bias = [(outputs, features), (outputs,)] if bias else [(outputs, features)]
+    return [(*lead, features), *weight_and_bias], {}
 
 
 LAYER_SPECS = [
     OpSpec("linear", F.linear, lambda x, w, b: _torch().nn.functional.linear(x, w, b),
            case=linear_case),
+    OpSpec("linear_no_bias", F.linear, lambda x, w: _torch().nn.functional.linear(x, w),
+           case=lambda data: linear_case(data, bias=False)),
     OpSpec("unfold", ops.unfold, torch_unfold, case=unfold_case),
     OpSpec("fold", ops.fold, torch_fold, case=fold_case),
     OpSpec("conv2d", F.conv2d, lambda x, w, b, **p: _torch().nn.functional.conv2d(x, w, b, **p),

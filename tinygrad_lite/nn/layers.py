@@ -15,16 +15,14 @@ from .module import Module, Parameter
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weightᵀ + bias, with weight of shape (out_features, in_features)."""
-    y = x @ weight.T
-    return y if bias is None else y + bias
+    """x @ weightᵀ + bias, with weight of shape (out_features, in_features), as one op."""
+    return ops.linear(x, weight, bias)
 
 
 class Linear(Module):
     """y = x @ Wᵀ + b, with W of shape (out_features, in_features) as in PyTorch.
 
-    Backward (from MatMul and BroadcastTo): gW = gyᵀ @ x, gb = sum of gy over the batch,
-    gx = gy @ W.
+    Backward (the Affine op): gW = gyᵀ @ x, gb = sum of gy over the batch, gx = gy @ W.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):

@@ -17,7 +17,7 @@ from .activation import (
 )
 from .arithmetic import add, clip, compare, div, maximum, minimum, mul, neg, pow, sub, where
 from .conv import fold, unfold
-from .linalg import matmul
+from .linalg import linear, matmul
 from .loss import softmax_cross_entropy
 from .reduce import logsumexp, max, mean, min, std, sum, var
 from .shape import (

@@ -1,8 +1,10 @@
-"""Matrix product.
+"""Matrix product, and the affine map x Wᵀ + b of a linear layer.
 
 `matmul` reduces every case (1-D vectors, broadcast batch axes, mixed dtypes) to MatMul on two
 stacks of matrices with equal batch shapes, using Reshape, BroadcastTo and Cast; their backward
-passes undo those steps, so MatMul.backward is the two textbook lines.
+passes undo those steps, so MatMul.backward is the two textbook lines. `linear` is one op
+(Affine) rather than Permute, MatMul, BroadcastTo and Add, because a network records it in every
+layer on every step, and each recorded node costs Python time comparable to a small matmul.
 Derivations: docs/derivations/linalg.md
 """
 
@@ -58,3 +60,50 @@ def matmul(a, b) -> Tensor:
     if b.ndim == 1:
         y = squeeze(y, -1)
     return y
+
+
+class Affine(Function):
+    """y = x @ wᵀ + b for x (N, in), w (out, in) and b (out,) (b optional).
+
+    y[n, j] = Σ_i x[n, i] w[j, i] + b[j].
+
+    Backward: gx = gy @ w, gw = gyᵀ @ x, gb = Σ_n gy[n].
+    """
+
+    def forward(self, x, weight, bias=None):
+        y = x @ weight.T
+        if bias is not None:
+            y += bias  # y is a fresh array, so the bias is added without another temporary
+        return y
+
+    def backward(self, gy):
+        x, weight = self.inputs[:2]
+        needs = self.needs_input_grad
+        gx = MatMul.apply(gy, weight) if needs[0] else None
+        gw = MatMul.apply(transpose(gy), x) if needs[1] else None
+        gb = gy.sum(axis=0) if len(needs) == 3 and needs[2] else None
+        return (gx, gw, gb)[: len(needs)]
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """x @ weightᵀ + bias, with weight (out, in), bias (out,) or None, and x of shape (..., in).
+
+    Raises:
+        ValueError: shapes that do not fit, naming each shape.
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias, like=weight)
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input {x.shape} does not fit weight {weight.shape}: need x (..., in) and "
+            "weight (out, in)"
+        )
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(f"linear: bias {bias.shape} for weight {weight.shape}: need (out,)")
+    operands = (weight,) if bias is None else (weight, bias)
+    if any(t.dtype != x.dtype for t in operands):  # mixed dtypes promote as matmul and + do
+        y = matmul(x, transpose(weight))
+        return y if bias is None else y + bias
+    rows = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+    y = Affine.apply(rows, *operands)
+    return y if x.ndim == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
