@@ -36,19 +36,26 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, gy):
         logits, target = self.inputs
-        if fused.for_backward(gy.data) and self.log_p is None:
-            grads = fused.softmax_xent_backward(
-                logits.data, target.data, self.lse, self.target_sum, gy.data,
-                self.needs_input_grad[1],
-            )  # fmt: skip
-            return tuple(None if g is None else Tensor(g) for g in grads)
+        if not is_grad_enabled():  # the usual case: the gradient is not itself differentiated
+            return tuple(None if g is None else Tensor(g) for g in self._gradient_arrays(gy.data))
         # NOTE: with create_graph, log p is rebuilt from ops so the gradient is differentiable too
-        fresh = is_grad_enabled() or self.log_p is None
-        log_p = log_softmax(logits, axis=1) if fresh else Tensor(self.log_p)
+        log_p = log_softmax(logits, axis=1)
         gy = gy.reshape(-1, 1)
         g_logits = gy * (exp(log_p) * target.sum(axis=1, keepdims=True) - target)
         g_target = -gy * log_p if self.needs_input_grad[1] else None
         return g_logits, g_target
+
+    def _gradient_arrays(self, gy):
+        """The two backward lines on plain arrays, or in one GPU kernel, with nothing recorded."""
+        logits, target = (x.data for x in self.inputs)
+        wants_target_grad = self.needs_input_grad[1]
+        if self.log_p is None:  # the fused forward kept logsumexp and Σ_c t_c instead of log p
+            return fused.softmax_xent_backward(
+                logits, target, self.lse, self.target_sum, gy, wants_target_grad
+            )
+        gy = gy.reshape(-1, 1)
+        g_logits = gy * (self.xp.exp(self.log_p) * target.sum(axis=1, keepdims=True) - target)
+        return g_logits, (-gy * self.log_p if wants_target_grad else None)
 
 
 def softmax_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
