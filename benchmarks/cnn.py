@@ -6,7 +6,6 @@ written out; the floor for a NumPy engine), and PyTorch CPU when installed."""
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .mlp import hand_adam
 
@@ -35,11 +34,15 @@ def initial_weights(seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def _im2col(x):
-    """(N, H, W, C) → (N·H·W, 9·C) for a 3×3 window with padding 1 (channels last)."""
+    """(N, H, W, C) → (N·H·W, 9·C) for a 3×3 window with padding 1 (channels last), copied one
+    kernel offset at a time: 9 large copies instead of one copy of a 6-D strided view."""
     n, h, w, c = x.shape
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    windows = sliding_window_view(padded, (3, 3), axis=(1, 2))  # (N, H, W, C, 3, 3)
-    return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3)).reshape(n * h * w, 9 * c)
+    cols = np.empty((n, h, w, 3, 3, c), dtype=x.dtype)
+    for a in range(3):
+        for b in range(3):
+            cols[:, :, :, a, b] = padded[:, a : a + h, b : b + w]
+    return cols.reshape(n * h * w, 9 * c)
 
 
 def _col2im(cols, shape):
@@ -53,21 +56,25 @@ def _col2im(cols, shape):
     return padded[:, 1:-1, 1:-1]
 
 
+CORNERS = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
 def _pool(x):
-    """2×2 max-pool of (N, H, W, C) and the mask of the chosen elements (first maximum)."""
-    n, h, w, c = x.shape
-    blocks = x.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 5, 2, 4)
-    flat = blocks.reshape(n, h // 2, w // 2, c, 4)
-    best = flat.argmax(axis=-1)
-    return np.take_along_axis(flat, best[..., None], -1)[..., 0], best
+    """2×2 max-pool of (N, H, W, C), and which corner of each block won (the first maximum)."""
+    corners = [x[:, a::2, b::2] for a, b in CORNERS]
+    y = np.maximum(np.maximum(corners[0], corners[1]), np.maximum(corners[2], corners[3]))
+    best = np.zeros(y.shape, dtype=np.int8)
+    for k in (3, 2, 1, 0):  # last to first, so the first maximum of a tie is kept
+        best[corners[k] == y] = k
+    return y, best
 
 
 def _unpool(g, best, shape):
-    n, h, w, c = shape
-    flat = np.zeros((*g.shape, 4), dtype=g.dtype)
-    np.put_along_axis(flat, best[..., None], g[..., None], -1)
-    blocks = flat.reshape(n, h // 2, w // 2, c, 2, 2).transpose(0, 1, 4, 2, 5, 3)
-    return blocks.reshape(shape)
+    """Each block's gradient to its winning corner."""
+    out = np.zeros(shape, dtype=g.dtype)
+    for k, (a, b) in enumerate(CORNERS):
+        out[:, a::2, b::2] = np.where(best == k, g, 0)
+    return out
 
 
 class HandCNN:

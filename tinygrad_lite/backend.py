@@ -93,15 +93,6 @@ def scatter_add(xp, target, index, values) -> None:
         cupyx.scatter_add(target, index, values)
 
 
-def sliding_window_view(xp, x, window_shape, axis):
-    """Read-only view of every window of `window_shape` along `axis` (no copy)."""
-    if xp is np:
-        return np.lib.stride_tricks.sliding_window_view(x, window_shape, axis=axis)
-    import cupy.lib.stride_tricks
-
-    return cupy.lib.stride_tricks.sliding_window_view(x, window_shape, axis=axis)
-
-
 def erf(xp, x):
     """Elementwise error function. NumPy has none, so use SciPy when installed, else math.erf."""
     if xp is not np:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..autograd import Function
-from ..backend import scatter_add, sliding_window_view
 from ..cuda import fused
 from ..tensor import Tensor
 
@@ -58,11 +57,24 @@ class Window:
         return sizes
 
 
-def window_view(xp, padded, window: Window):
-    """(N, C, OH, OW, KH, KW) read-only view of every window of an already padded image."""
+def window_offsets(window: Window, out_height: int, out_width: int):
+    """For each kernel offset (a, b): the slices of the padded image that offset reads across all
+    window positions. Looping over the KH·KW offsets, with whole-array work inside, is how the
+    NumPy paths avoid both per-pixel loops and copies of 6-D strided views."""
     (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
-    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
-    return sliding_window_view(xp, padded, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+    for a in range(kh):
+        for b in range(kw):
+            rows = slice(a * dh, a * dh + sh * (out_height - 1) + 1, sh)
+            columns = slice(b * dw, b * dw + sw * (out_width - 1) + 1, sw)
+            yield a, b, rows, columns
+
+
+def padded(xp, x, padding: tuple[int, int], value=0):
+    """x with `padding` rows and columns of `value` on each side of its last two axes."""
+    (ph, pw) = padding
+    if ph == pw == 0:
+        return x
+    return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
 class Unfold(Function):
@@ -76,10 +88,13 @@ class Unfold(Function):
         self.window, self.input_shape = window, x.shape
         if fused.supported(x):
             return fused.im2col(x, window)
-        (ph, pw) = window.padding
-        padded = self.xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-        views = window_view(self.xp, padded, window)
-        return self.xp.ascontiguousarray(views.transpose(0, 2, 3, 1, 4, 5))
+        n, channels, height, width = x.shape
+        oh, ow = window.output_size(height, width, "unfold")
+        image = padded(self.xp, x, window.padding)
+        cols = self.xp.empty((n, oh, ow, channels, *window.kernel), dtype=x.dtype)
+        for a, b, rows, columns in window_offsets(window, oh, ow):
+            cols[:, :, :, :, a, b] = image[:, :, rows, columns].transpose(0, 2, 3, 1)
+        return cols
 
     def backward(self, gy):
         return Fold.apply(gy, input_shape=self.input_shape, window=self.window)
@@ -96,14 +111,11 @@ class Fold(Function):
         if fused.supported(cols):
             return fused.col2im(cols, input_shape, window)
         n, channels, height, width = input_shape
-        (ph, pw), (sh, sw), (dh, dw) = window.padding, window.stride, window.dilation
+        (ph, pw) = window.padding
         _, oh, ow = cols.shape[:3]
         image = self.xp.zeros((n, channels, height + 2 * ph, width + 2 * pw), dtype=cols.dtype)
-        for a in range(window.kernel[0]):  # NOTE: a loop over kernel offsets, not over pixels
-            for b in range(window.kernel[1]):
-                rows = slice(a * dh, a * dh + sh * (oh - 1) + 1, sh)
-                columns = slice(b * dw, b * dw + sw * (ow - 1) + 1, sw)
-                image[:, :, rows, columns] += cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+        for a, b, rows, columns in window_offsets(window, oh, ow):
+            image[:, :, rows, columns] += cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
         return image[:, :, ph : ph + height, pw : pw + width]
 
     def backward(self, gy):
@@ -124,16 +136,23 @@ class MaxPool2d(Function):
             return y
         xp = self.xp
         (ph, pw), (sh, sw), (dh, dw) = window.padding, window.stride, window.dilation
-        padded = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-xp.inf)
-        views = window_view(xp, padded, window)
-        flat = views.reshape(*views.shape[:4], -1)  # (N, C, OH, OW, KH·KW)
-        best = flat.argmax(axis=-1)
-        oh, ow = views.shape[2:4]
+        oh, ow = window.output_size(*x.shape[2:], "max_pool2d")
+        image = padded(xp, x, window.padding, value=-xp.inf)
+        slices = [
+            image[:, :, rows, columns] for _, _, rows, columns in window_offsets(window, oh, ow)
+        ]
+        y = slices[0].copy()
+        for candidate in slices[1:]:
+            xp.maximum(y, candidate, out=y)  # NaN wins, as in PyTorch
+        # NOTE: offsets are visited last to first, so the first maximum of a tie is kept
+        offset = xp.zeros(y.shape, dtype=xp.intp)
+        for k in range(len(slices) - 1, -1, -1):
+            xp.copyto(offset, k, where=slices[k] == y)
         kw = window.kernel[1]
-        rows = xp.arange(oh).reshape(-1, 1) * sh + (best // kw) * dh - ph
-        columns = xp.arange(ow) * sw + (best % kw) * dw - pw
+        rows = xp.arange(oh).reshape(-1, 1) * sh + (offset // kw) * dh - ph
+        columns = xp.arange(ow) * sw + (offset % kw) * dw - pw
         self.index = rows * x.shape[3] + columns
-        return xp.take_along_axis(flat, best[..., None], axis=-1)[..., 0]
+        return y
 
     def backward(self, gy):
         return MaxUnpool.apply(gy, index=self.index, input_shape=self.input_shape,
@@ -151,11 +170,11 @@ class MaxUnpool(Function):
         self.index, self.input_shape = index, input_shape
         if fused.supported(x):
             return fused.max_pool_backward(x, index, input_shape, window)
-        n, c, h, w = input_shape
-        planes = self.xp.zeros((n * c, h * w), dtype=x.dtype)
-        rows = self.xp.arange(n * c).reshape(-1, 1)
-        scatter_add(self.xp, planes, (rows, index.reshape(n * c, -1)), x.reshape(n * c, -1))
-        return planes.reshape(input_shape)
+        xp, (n, c, h, w) = self.xp, input_shape
+        # flat positions in the (N·C·H·W) output; bincount adds repeats ~4x faster than add.at
+        flat = xp.arange(n * c).reshape(-1, 1) * (h * w) + index.reshape(n * c, -1)
+        sums = xp.bincount(flat.ravel(), weights=x.ravel(), minlength=n * c * h * w)
+        return sums.astype(x.dtype, copy=False).reshape(input_shape)
 
     def backward(self, gy):
         n, c, h, w = self.input_shape
