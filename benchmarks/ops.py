@@ -133,9 +133,11 @@ def softmax_cross_entropy(n: int, torch=None) -> dict:
 
 
 def conv2d(n: int, torch=None) -> dict:
-    """3×3 convolution, 8 -> 16 channels, padding 1, on a batch of n/8 images of 28×28
-    (no hand-NumPy contender yet: see benchmarks/NOTES.md)."""
+    """3×3 convolution, 8 -> 16 channels, padding 1, on a batch of n/8 images of 28×28; the
+    NumPy contender is the hand im2col of the cnn benchmark (channels last inside)."""
     import tinygrad_lite as tl
+
+    from .cnn import _col2im, _im2col
 
     batch = max(n // 8, 1)
     x, w, g = _arrays(n, (batch, 8, 28, 28), (16, 8, 3, 3), (batch, 16, 28, 28))
@@ -144,8 +146,18 @@ def conv2d(n: int, torch=None) -> dict:
     def ours():
         tx.grad = tw.grad = None
         tl.nn.functional.conv2d(tx, tw, padding=1).backward(g)
+        return tx.grad.numpy(), tw.grad.numpy()
 
-    runs = {"tinygrad_lite": ours}
+    kernel = w.transpose(2, 3, 1, 0).reshape(-1, 16)  # rows in the (a, b, c) order of _im2col
+
+    def numpy():
+        cols = _im2col(x.transpose(0, 2, 3, 1))
+        (cols @ kernel).reshape(batch, 28, 28, 16).transpose(0, 3, 1, 2)
+        g_rows = g.transpose(0, 2, 3, 1).reshape(-1, 16)
+        g_x = _col2im(g_rows @ kernel.T, (batch, 28, 28, 8)).transpose(0, 3, 1, 2)
+        return g_x, cols.T @ g_rows
+
+    runs = {"tinygrad_lite": ours, "numpy": numpy}
     if torch is not None:
         px, pw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
         pg = torch.from_numpy(g)
@@ -158,10 +170,43 @@ def conv2d(n: int, torch=None) -> dict:
     return runs
 
 
+def max_pool2d(n: int, torch=None) -> dict:
+    """2×2 max-pooling of n/8 images of 8×28×28; the NumPy contender is the cnn benchmark's."""
+    import tinygrad_lite as tl
+
+    from .cnn import _pool, _unpool
+
+    batch = max(n // 8, 1)
+    x, g = _arrays(n, (batch, 8, 28, 28), (batch, 8, 14, 14))
+    tx = tl.Tensor(x, requires_grad=True)
+
+    def ours():
+        tx.grad = None
+        tl.nn.functional.max_pool2d(tx, 2).backward(g)
+        return tx.grad.numpy()
+
+    def numpy():
+        channels_last = x.transpose(0, 2, 3, 1)
+        _, best = _pool(channels_last)
+        return _unpool(g.transpose(0, 2, 3, 1), best, channels_last.shape).transpose(0, 3, 1, 2)
+
+    runs = {"tinygrad_lite": ours, "numpy": numpy}
+    if torch is not None:
+        px, pg = torch.tensor(x, requires_grad=True), torch.from_numpy(g)
+
+        def reference():
+            px.grad = None
+            torch.nn.functional.max_pool2d(px, 2).backward(pg)
+
+        runs["torch"] = reference
+    return runs
+
+
 CASES = {
     "matmul": matmul,
     "elementwise_chain": elementwise_chain,
     "broadcast_sum": broadcast_sum,
     "softmax_cross_entropy": softmax_cross_entropy,
     "conv2d": conv2d,
+    "max_pool2d": max_pool2d,
 }

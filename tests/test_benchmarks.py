@@ -88,3 +88,17 @@ def test_peer_engines_train_the_same_mlp_when_installed():
         loss = step()
         if loss is not None:
             np.testing.assert_allclose(loss, first, rtol=1e-5, err_msg=name)
+
+
+def test_hand_numpy_conv_and_pool_contenders_compute_our_gradients():
+    import numpy as np
+
+    from benchmarks import ops
+
+    runs = ops.conv2d(16)
+    (gx, gw), (hand_gx, hand_rows) = runs["tinygrad_lite"](), runs["numpy"]()
+    np.testing.assert_allclose(hand_gx, gx, rtol=1e-4, atol=1e-4)
+    hand_gw = hand_rows.reshape(3, 3, 8, 16).transpose(3, 2, 0, 1)  # back to (O, C, KH, KW)
+    np.testing.assert_allclose(hand_gw, gw, rtol=1e-4, atol=1e-3)
+    runs = ops.max_pool2d(16)
+    np.testing.assert_array_equal(runs["numpy"](), runs["tinygrad_lite"]())
