@@ -100,32 +100,39 @@ def table(results: list[Result], baseline: str = "numpy") -> str:
 
 
 def bar_chart(results: list[Result], path: str) -> str:
-    """One group of bars per case: each contender's median time over tinygrad_lite's (so 1 is
-    ours, and a bar below 1 is a contender faster than us), with the min–max range as error bars."""
+    """One group of horizontal bars per case: each contender's median time over tinygrad_lite's,
+    on a log axis (so 2× faster and 2× slower look alike), min–max as whiskers. The line at 1 is
+    us: a bar ending left of it is a contender faster than us, right of it slower."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = sorted({n for r in results for n in r.seconds}, key=lambda n: (n != "tinygrad_lite", n))
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(results)), 4))
-    width = 0.8 / len(names)
-    for k, name in enumerate(names):
-        xs, heights, low, high = [], [], [], []
-        for i, r in enumerate(results):
-            if name in r.seconds:
-                ours = r.median_ms("tinygrad_lite")
-                ratio = r.median_ms(name) / ours
-                xs.append(i + (k - (len(names) - 1) / 2) * width)
-                heights.append(ratio)
-                low.append(ratio - min(r.seconds[name]) * 1e3 / ours)
-                high.append(max(r.seconds[name]) * 1e3 / ours - ratio)
-        ax.bar(xs, heights, width, label=name, yerr=[low, high], capsize=2)
-    ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xticks(range(len(results)), [r.case for r in results], rotation=30, ha="right")
-    ax.set_ylabel("median time / tinygrad_lite's")
-    ax.legend()
+    others = sorted({n for r in results for n in r.seconds} - {"tinygrad_lite"})
+    colors = dict(zip(others, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    rows = sum(len(r.seconds) for r in results)  # a bar per contender, plus a gap per case
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.16 * rows))
+    y, ticks, labelled = 0.0, [], set()
+    for r in results:
+        ours = r.median_ms("tinygrad_lite")
+        present = [n for n in others if n in r.seconds]
+        ticks.append(y + (len(present) - 1) / 2)
+        for name in present:
+            ratio = r.median_ms(name) / ours
+            spread = [[ratio - min(r.seconds[name]) * 1e3 / ours],
+                      [max(r.seconds[name]) * 1e3 / ours - ratio]]  # fmt: skip
+            label = None if name in labelled else name
+            ax.barh(y, ratio, 0.8, color=colors[name], label=label, xerr=spread, capsize=2)
+            labelled.add(name)
+            y += 1
+        y += 1
+    ax.axvline(1.0, color="black", linewidth=1, label="tinygrad_lite")
+    ax.set_xscale("log")
+    ax.set_yticks(ticks, [r.case for r in results])
+    ax.invert_yaxis()
+    ax.set_xlabel("contender's median time / tinygrad_lite's (log scale; > 1: we are faster)")
+    ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
