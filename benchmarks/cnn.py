@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .harness import training_step
 from .mlp import hand_adam
 
 CHANNELS = (1, 8, 16)
@@ -138,15 +139,7 @@ def tinygrad_step(batch: int):
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     images, labels = _data(batch)
     x = tl.Tensor(images)
-
-    def step():
-        loss = nn.functional.cross_entropy(model(x), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return training_step(nn.functional.cross_entropy, model, optimizer, x, labels)
 
 
 def torch_step(batch: int, threads: int):
@@ -158,15 +151,7 @@ def torch_step(batch: int, threads: int):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     images, labels = _data(batch)
     x, labels = torch.from_numpy(images), torch.from_numpy(labels)
-
-    def step():
-        loss = torch.nn.functional.cross_entropy(model(x), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return training_step(torch.nn.functional.cross_entropy, model, optimizer, x, labels)
 
 
 def contenders(batch: int, threads: int) -> dict:

@@ -18,6 +18,8 @@ import sys
 
 import numpy as np
 
+from .harness import training_step
+
 
 def event_timer(cupy, torch):
     """time_ms(fn) for CuPy and PyTorch work alike: events on the legacy default stream, which
@@ -187,27 +189,13 @@ def training_cases(torch, quick: bool):
         model.to("cuda")
         optimizer = optim.Adam(model.parameters(), lr=1e-3)
         x, labels = tl.Tensor(x, device="cuda"), tl.Tensor(labels, device="cuda")
-
-        def step():
-            loss = nn.functional.cross_entropy(model(x), labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-
-        return step
+        return training_step(nn.functional.cross_entropy, model, optimizer, x, labels)
 
     def theirs(model, x, labels):
         model = model.cuda()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         x, labels = torch.as_tensor(x, device="cuda"), torch.as_tensor(labels, device="cuda")
-
-        def step():
-            loss = torch.nn.functional.cross_entropy(model(x), labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-
-        return step
+        return training_step(torch.nn.functional.cross_entropy, model, optimizer, x, labels)
 
     x = rng.standard_normal((batch_mlp, 784)).astype(np.float32)
     labels = rng.integers(0, 10, batch_mlp)

@@ -48,6 +48,20 @@ class Result:
         }
 
 
+def training_step(cross_entropy, model, optimizer, x, labels) -> Callable[[], object]:
+    """One training step (forward, cross-entropy, backward, update) as a closure returning the
+    loss. The same code times tinygrad_lite and PyTorch, whose APIs agree here."""
+
+    def step():
+        loss = cross_entropy(model(x), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
 def compare(case: str, contenders: dict[str, Callable[[], object]], repeats: int = 15,
             warmup: int = 3, inner: int = 3) -> Result:  # fmt: skip
     """Median seconds per call of each contender, measured interleaved."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .harness import training_step
+
 SIZES = (784, 256, 256, 10)
 
 
@@ -23,16 +25,7 @@ def tinygrad_step(batch: int):
                           nn.Linear(256, 10))  # fmt: skip
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     x, labels = _data(batch)
-    x = tl.Tensor(x)
-
-    def step():
-        loss = nn.functional.cross_entropy(model(x), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return training_step(nn.functional.cross_entropy, model, optimizer, tl.Tensor(x), labels)
 
 
 def hand_adam(params, grads, m, v, t, lr, betas, eps):
@@ -100,15 +93,7 @@ def torch_step(batch: int, threads: int):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x, labels = _data(batch)
     x, labels = torch.from_numpy(x), torch.from_numpy(labels)
-
-    def step():
-        loss = torch.nn.functional.cross_entropy(model(x), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return training_step(torch.nn.functional.cross_entropy, model, optimizer, x, labels)
 
 
 def contenders(batch: int, threads: int) -> dict:

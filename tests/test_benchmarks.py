@@ -69,10 +69,10 @@ def test_hand_numpy_cnn_computes_the_same_training_as_tinygrad_lite_and_torch():
     except ImportError:
         theirs = None
     for _ in range(3):
-        loss = ours()
+        loss = ours().item()
         np.testing.assert_allclose(hand(), loss, rtol=1e-5)
         if theirs is not None:
-            np.testing.assert_allclose(theirs(), loss, rtol=1e-5)
+            np.testing.assert_allclose(theirs().item(), loss, rtol=1e-5)
 
 
 def test_peer_engines_train_the_same_mlp_when_installed():

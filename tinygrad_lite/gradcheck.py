@@ -87,29 +87,16 @@ def _numeric(fn, inputs, i: int, upstream, eps: float) -> np.ndarray:
     return result
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """An analytic gradient against the finite-difference one: an element passes when
-    |analytic - numeric| <= atol + rtol·|numeric| (and the analytic value is finite)."""
+class AnalyticVsNumeric:
+    """The error measures every comparison of an analytic gradient with a numeric one reports;
+    subclasses hold `analytic` and `numeric` and say which elements fail (`failing`)."""
 
     analytic: np.ndarray
     numeric: np.ndarray
-    atol: float
-    rtol: float
 
     @property
     def errors(self) -> np.ndarray:
         return np.abs(self.analytic - self.numeric)
-
-    @property
-    def failing(self) -> np.ndarray:
-        """Boolean mask of the elements outside the tolerance."""
-        excess = self.errors - (self.atol + self.rtol * np.abs(self.numeric))
-        return (excess > 0) | ~np.isfinite(self.analytic) | np.isnan(excess)
-
-    @property
-    def passed(self) -> bool:
-        return not self.failing.any()
 
     @property
     def max_abs_error(self) -> float:
@@ -120,6 +107,27 @@ class Comparison:
         if not self.errors.size:
             return 0.0
         return float(np.nanmax(self.errors / np.maximum(np.abs(self.numeric), 1e-300)))
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing.any()
+
+
+@dataclass(frozen=True)
+class Comparison(AnalyticVsNumeric):
+    """An analytic gradient against the finite-difference one: an element passes when
+    |analytic - numeric| <= atol + rtol·|numeric| (and the analytic value is finite)."""
+
+    analytic: np.ndarray
+    numeric: np.ndarray
+    atol: float
+    rtol: float
+
+    @property
+    def failing(self) -> np.ndarray:
+        """Boolean mask of the elements outside the tolerance."""
+        excess = self.errors - (self.atol + self.rtol * np.abs(self.numeric))
+        return (excess > 0) | ~np.isfinite(self.analytic) | np.isnan(excess)
 
     def worst_elements(self, count: int = 3) -> list[tuple[int, ...]]:
         """Indices of the elements furthest outside the tolerance, worst first."""

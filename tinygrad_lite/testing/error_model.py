@@ -25,13 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..gradcheck import AnalyticVsNumeric
 from ..tensor import Tensor
 
 SAFETY = 10.0  # NOTE: the estimates are of the error's size, not strict bounds
 
 
 @dataclass
-class ModelComparison:
+class ModelComparison(AnalyticVsNumeric):
     """Per element of one tensor: analytic gradient, Richardson estimate, and the error terms."""
 
     analytic: np.ndarray
@@ -42,20 +43,6 @@ class ModelComparison:
     kinks: np.ndarray  # boolean: one-sided slopes disagree (a non-differentiable point)
 
     @property
-    def errors(self) -> np.ndarray:
-        return np.abs(self.analytic - self.numeric)
-
-    @property
-    def max_abs_error(self) -> float:
-        return float(np.nanmax(self.errors)) if self.errors.size else 0.0
-
-    @property
-    def max_rel_error(self) -> float:
-        if not self.errors.size:
-            return 0.0
-        return float(np.nanmax(self.errors / np.maximum(np.abs(self.numeric), 1e-300)))
-
-    @property
     def bound(self) -> np.ndarray:
         return SAFETY * (self.truncation + self.rounding) + self.analytic_rounding
 
@@ -63,10 +50,6 @@ class ModelComparison:
     def failing(self) -> np.ndarray:
         bad = ~(self.errors <= self.bound) | ~np.isfinite(self.analytic)
         return bad & ~self.kinks
-
-    @property
-    def passed(self) -> bool:
-        return not self.failing.any()
 
     def worst_elements(self, count: int = 3) -> list[tuple[int, ...]]:
         excess = np.where(np.isfinite(self.errors), self.errors - self.bound, np.inf)
