@@ -6,7 +6,7 @@ Trained on the bundled digits upscaled to 28×28, so the architecture applies un
 28 -> 26 -> 13 -> 11 -> 5 -> 3, and 64·3·3 = 576 features reach the dense layers. The digits
 have 1,437 training images where MNIST has 60,000, so 5 epochs are only 115 Adam steps. We
 train 15 epochs with a cosine learning-rate decay, from Keras's initialization (the article's
-framework: Glorot-uniform weights, zero biases). Measured test accuracy: 98.1% (split seed 0),
+framework: Glorot-uniform weights, zero biases). Measured test accuracy: 98.3% (split seed 0),
 96.7% (seed 1); after only 5 epochs about 95%.
 """
 
