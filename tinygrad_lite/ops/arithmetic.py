@@ -109,8 +109,10 @@ class PowConstant(Function):
         return x**exponent
 
     def backward(self, gy):
-        c = self.exponent
-        return gy * c * self.inputs[0] ** (c - 1) if c != 1 else gy
+        c, x = self.exponent, self.inputs[0]
+        if c == 1:
+            return gy
+        return gy * c * (x if c == 2 else x ** (c - 1))  # x ** 1 would copy x for nothing
 
 
 class Neg(Function):
