@@ -40,9 +40,18 @@ def main(argv=None) -> int:
     # NOTE: PyTorch's OpenMP workers otherwise spin after each call, stealing a core from the
     # contender timed next; passive waiting keeps the interleaved timings independent
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # NOTE: tinygrad_lite tunes malloc when first imported (tinygrad_lite/allocator.py); the
+    # setting is process-wide, so every contender runs under the same one
+    os.environ["TINYGRAD_LITE_MALLOC"] = args.malloc
+    import tinygrad_lite
+
     from . import cnn, harness, mlp, ops, peers
 
-    allocator = harness.tune_allocator() if args.malloc == "tuned" else "default"
+    allocator = tinygrad_lite.allocator.SETTING
+    if not allocator.startswith("mallopt" if args.malloc == "tuned" else "default"):
+        print(f"note: --malloc {args.malloc} asked, but the allocator is {allocator} "
+              "(tinygrad_lite was imported before; run python -m benchmarks)",
+              file=sys.stderr)  # fmt: skip
     try:
         import torch
     except ImportError:

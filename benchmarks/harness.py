@@ -7,28 +7,12 @@ min–max range, and ratios only between contenders measured in the same run.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import platform
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-
-
-def tune_allocator() -> str:
-    """Keep large temporaries in glibc's heap instead of mmap/munmap on every step (the
-    dominant cost of small NumPy training steps): mmap threshold 64 MiB, trim threshold 256 MiB.
-    Applied once per process, to every contender alike."""
-    name = ctypes.util.find_library("c")
-    if platform.system() != "Linux" or not name:
-        return "default (mallopt unavailable)"
-    libc = ctypes.CDLL(name)
-    ok = libc.mallopt(M_MMAP_THRESHOLD, 64 << 20) and libc.mallopt(M_TRIM_THRESHOLD, 256 << 20)
-    return "mallopt(mmap 64 MiB, trim 256 MiB)" if ok else "default (mallopt refused)"
 
 
 @dataclass
@@ -96,9 +80,20 @@ def environment(threads: int, allocator: str) -> dict:
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+        "blas_threads": _blas_threads(),
         "allocator": allocator,
         "cpus": os.cpu_count(),
     }
+
+
+def _blas_threads() -> str:
+    """The thread count the loaded BLAS really uses (the variables above are only requests)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # NOTE: comes with scikit-learn; without it only the request is known
+        return "unknown (pip install threadpoolctl)"
+    pools = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    return ", ".join(f"{info['internal_api']} {info['num_threads']}" for info in pools) or "none"
 
 
 def table(results: list[Result], baseline: str = "numpy") -> str:

@@ -7,7 +7,8 @@
 Tensor([2., 4.])
 """
 
-from .tensor import Tensor  # noqa: I001  (first: the modules below import it)
+from . import allocator  # noqa: I001  (first: malloc is tuned before any array exists)
+from .tensor import Tensor  # (next: the modules below import it)
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,

@@ -10,6 +10,8 @@ import argparse
 import importlib
 import inspect
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,10 +31,11 @@ def bench(argv: list[str]) -> int:
         print("tinygrad-lite bench: the benchmarks ship with the source repository; run it from a "
               "checkout installed with pip install -e .", file=sys.stderr)  # fmt: skip
         return 2
-    sys.path.insert(0, str(checkout))
-    from benchmarks.__main__ import main as run_benchmarks
-
-    return run_benchmarks(argv)
+    # NOTE: a fresh interpreter, because thread counts and the allocator must be set before
+    # NumPy and tinygrad_lite are first imported, and this process has imported both already
+    path = os.pathsep.join(filter(None, [str(checkout), os.environ.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "benchmarks", *argv]
+    return subprocess.call(command, env={**os.environ, "PYTHONPATH": path})
 
 
 def _load(target: str):
