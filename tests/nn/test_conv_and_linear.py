@@ -27,6 +27,15 @@ def test_max_pool_propagates_nan_like_pytorch():
     assert np.isnan(y[0, 0]) and not np.isnan(y).sum() - 1
 
 
+def test_a_nan_window_sends_its_gradient_to_the_nan_even_next_to_padding():
+    x = np.ones((1, 1, 3, 3))
+    x[0, 0, 0, 0] = np.nan  # window (0, 0) starts in the padding
+    t = tl.Tensor(x, requires_grad=True)
+    F.max_pool2d(t, 3, stride=2, padding=1).sum().backward()
+    grad = t.grad.numpy()[0, 0]
+    assert grad[0, 0] == 1 and grad.sum() == 4  # the other three windows pick ones
+
+
 def test_max_pool_with_padding_never_picks_the_padding():
     x = -np.ones((1, 1, 3, 3))
     y = F.max_pool2d(tl.Tensor(x), 3, stride=2, padding=1).numpy()

@@ -151,6 +151,9 @@ class MaxPool2d(Function):
         offset = xp.zeros(y.shape, dtype=xp.intp)
         for k in range(len(slices) - 1, -1, -1):
             xp.copyto(offset, k, where=slices[k] == y)
+        if xp.isnan(y).any():  # NaN equals nothing: such a window's maximum is its first NaN
+            for k in range(len(slices) - 1, -1, -1):
+                xp.copyto(offset, k, where=xp.isnan(slices[k]))
         kw = window.kernel[1]
         rows = xp.arange(oh).reshape(-1, 1) * sh + (offset // kw) * dh - ph
         columns = xp.arange(ow) * sw + (offset % kw) * dw - pw
