@@ -94,7 +94,9 @@ __global__ void max_pool_forward(const T* x, T* y, long long* argmax, const int*
                 int col = j * w.stride_w - w.pad_w + b * w.dilation_w;
                 if (col < 0 || col >= w.width) continue;
                 T value = image[h * w.width + col];
-                if (value > best || where < 0) {
+                // the first maximum wins ties; the first NaN wins outright, as on the CPU
+                bool first_nan = value != value && best == best;
+                if (value > best || where < 0 || first_nan) {
                     best = value;
                     where = h * w.width + col;
                 }

@@ -105,6 +105,19 @@ def test_im2col_col2im_and_max_pool_kernels(kernel, stride, padding, dilation, d
             np.testing.assert_allclose(gpu, cpu, rtol=RTOL[dtype])
 
 
+def test_max_pool_kernel_ties_and_nan_follow_the_cpu():
+    """Ties go to the first maximum; a window holding NaN gives NaN and its gradient goes to the
+    first NaN, also when the window starts in the padding."""
+    x = np.ones((2, 3, 6, 6))
+    x[0, 0, 0, 0] = x[1, 2, 3, 4] = x[1, 2, 3, 5] = np.nan
+    results = {}
+    for device in ("cpu", "cuda"):
+        t = tl.Tensor(x, requires_grad=True, device=device)
+        nn.functional.max_pool2d(t, 3, stride=2, padding=1).sum().backward()
+        results[device] = t.grad.numpy()
+    np.testing.assert_array_equal(results["cuda"], results["cpu"])
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
     "big, small",
