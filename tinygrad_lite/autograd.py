@@ -11,42 +11,60 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 import weakref
 from collections.abc import Sequence
 
 from .backend import check_same_device, get_array_module
-from .tensor import Tensor
+from .tensor import Tensor, share_memory_state
 
-_grad_enabled = True
 _sequence = itertools.count()
 
-# Called as hook(function, gradient of its output, gradients of its inputs) for every node that
-# backward processes, in order; tl.trace() uses it to print backprop step by step.
-backward_hooks: list = []
+
+class _ThreadState(threading.local):
+    """Modes that belong to one thread, as in PyTorch: a thread evaluating under `no_grad` (or
+    tracing a backward) must not switch recording off (or print) for a thread that trains."""
+
+    grad_enabled = True
+
+    def __init__(self):
+        # Called as hook(function, gradient of its output, gradients of its inputs) for every
+        # node that backward processes in this thread; tl.trace() prints backprop with it.
+        self.backward_hooks: list = []
+
+
+_state = _ThreadState()
 
 # Called as hook(leaves) at the end of Tensor.backward with the leaves whose .grad it just
-# updated; DistributedDataParallel averages gradients across processes there.
+# updated; DistributedDataParallel averages gradients across processes there. Process-wide on
+# purpose: a model wrapped once is averaged whichever thread runs its backward.
 post_backward_hooks: list = []
 
 
+def backward_hooks() -> list:
+    """This thread's backward hooks (see `_ThreadState`)."""
+    return _state.backward_hooks
+
+
 def is_grad_enabled() -> bool:
-    """True when new ops are being recorded for backward."""
-    return _grad_enabled
+    """True when new ops are being recorded for backward (in this thread)."""
+    return _state.grad_enabled
 
 
 class set_grad_enabled(contextlib.ContextDecorator):
-    """Turn recording on or off inside a `with` block (or a decorated function)."""
+    """Turn recording on or off inside a `with` block (or a decorated function), for the
+    current thread only, as in PyTorch."""
 
     def __init__(self, mode: bool):
         self.mode = mode
+        self.previous: list[bool] = []  # a stack, so one instance can be entered re-entrantly
 
     def __enter__(self):
-        global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, self.mode
+        self.previous.append(_state.grad_enabled)
+        _state.grad_enabled = self.mode
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.previous
+        _state.grad_enabled = self.previous.pop()
 
 
 class no_grad(set_grad_enabled):
@@ -93,13 +111,17 @@ class Function:
         fn = cls()
         fn.xp = get_array_module(*arrays)
         y = Tensor(fn.forward(*arrays, **params))
-        if _grad_enabled and any(x.requires_grad for x in inputs):
-            y.requires_grad = True
+        share_memory_state(y, inputs)  # a view (reshape, slice, transpose) shares the version
+        if _state.grad_enabled and any(x._requires_grad for x in inputs):
+            y._requires_grad = True
             y.creator = fn
             fn.inputs, fn.params = inputs, params  # params: to replay the node (tl.testing)
-            fn.needs_input_grad = tuple(x.requires_grad for x in inputs)
+            fn.needs_input_grad = tuple(x._requires_grad for x in inputs)
             fn.seq = next(_sequence)
             fn._output = weakref.ref(y)
+            for x in inputs:
+                x._counter.recorded = True
+            y._counter.recorded = True
             fn.versions = tuple(x._version for x in inputs) + (y._version,)
         return y
 
@@ -145,7 +167,7 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
     gxs = fn.backward(gy)
     gxs = gxs if isinstance(gxs, tuple) else (gxs,)
     name = f"{type(fn).__name__}.backward"
-    if _grad_enabled and getattr(fn, "once_differentiable", False):
+    if _state.grad_enabled and getattr(fn, "once_differentiable", False):
         raise RuntimeError(
             f"{name} is marked once_differentiable: create_graph=True through it would give "
             "wrong second derivatives"
@@ -157,7 +179,7 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
             continue
         if not isinstance(gx, Tensor):
             raise TypeError(f"{name} returned a {type(gx).__name__} for input {i}, not a Tensor")
-        if _grad_enabled and gy.requires_grad and not gx.requires_grad:
+        if _state.grad_enabled and gy.requires_grad and not gx.requires_grad:
             raise RuntimeError(
                 f"{name} is not differentiable: with create_graph=True it returned a gradient "
                 f"for input {i} that is cut off from the graph (made from raw arrays, or "
@@ -204,7 +226,7 @@ def run_backward(
                     results[id(y)] = (y, gy)
                 fn.check_versions()
                 gxs = _gradients_of_inputs(fn, gy)
-                for hook in backward_hooks:
+                for hook in _state.backward_hooks:
                     hook(fn, gy, gxs)
                 for x, gx, needed in zip(fn.inputs, gxs, fn.needs_input_grad):
                     if needed and gx is not None:

@@ -34,6 +34,38 @@ def _as_array(data: Any, dtype) -> Any:
     return array
 
 
+class VersionCounter:
+    """How often one block of memory was changed in place, shared by every Tensor on it.
+
+    A view (`a[0:2]`, `a.reshape(...)`, `a.T`) and `a.detach()` share `a`'s counter, as in
+    PyTorch, so writing through any of them is seen by backward, which refuses to use a tensor
+    whose version moved after an op recorded it. `recorded`: some op recorded a tensor on this
+    memory for backward, so `.numpy()` hands out a read-only view. `aliased`: more than one
+    Tensor sees this memory, so `x += y` cannot simply rebind `x` (see `Tensor.__iadd__`).
+    """
+
+    __slots__ = ("value", "recorded", "aliased")
+
+    def __init__(self):
+        self.value, self.recorded, self.aliased = 0, False, False
+
+
+def _memory_owner(array: Any) -> Any:
+    """The array that owns `array`'s memory (NumPy and CuPy point every view at its owner)."""
+    base = array.base
+    return array if base is None else base
+
+
+def share_memory_state(y: Tensor, sources) -> None:
+    """Let `y` share the version counter of the source whose memory it views, if any."""
+    owner = _memory_owner(y.data)
+    for x in sources:
+        if _memory_owner(x.data) is owner:
+            y._counter = x._counter
+            x._counter.aliased = True
+            return
+
+
 def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     """`x` as a Tensor. A Python number next to a tensor `like` takes its dtype and device, as in
     NumPy (float32 tensor * 2.0 stays float32); arrays keep their own dtype and go to `like`'s
@@ -72,8 +104,10 @@ class Tensor:
             self.data = to_device(self.data, device)
         self.grad: Tensor | None = None
         self.creator = None  # the Function that produced this tensor; None for a leaf
-        self._version = 0  # bumped by every in-place change, checked by backward
-        self.requires_grad = False
+        self._counter = VersionCounter()  # bumped by every in-place change, checked by backward
+        if isinstance(data, Tensor):
+            share_memory_state(self, [data])
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_()
 
@@ -85,6 +119,16 @@ class Tensor:
     xp = property(lambda self: get_array_module(self.data), doc="numpy or cupy.")
     device = property(lambda self: device_of(self.data), doc="'cpu' or 'cuda'.")
     is_leaf = property(lambda self: self.creator is None, doc="True unless an op recorded it.")
+    requires_grad = property(
+        lambda self: self._requires_grad,
+        lambda self, value: self.requires_grad_(value),
+        doc="Whether backward computes a gradient for this tensor (float tensors only).",
+    )
+    _version = property(
+        lambda self: self._counter.value,
+        lambda self, value: setattr(self._counter, "value", value),
+        doc="In-place changes so far of this tensor's memory (shared with its views).",
+    )
     T = property(
         lambda self: self.transpose(), doc="Axes reversed (a view for 2-D: the transpose)."
     )
@@ -107,11 +151,25 @@ class Tensor:
 
     # ---- conversion -------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (copied from the GPU if needed; shared on the CPU)."""
-        return self.data if isinstance(self.data, np.ndarray) else self.data.get()
+        """The data as a NumPy array (copied from the GPU if needed; shared on the CPU).
+
+        The shared array is read-only while writing into it could corrupt a gradient: when this
+        tensor requires grad, or an op has recorded it (or a view of its memory) for backward.
+        Change such a tensor in place under `tl.no_grad()` (`w.copy_(...)`, `w -= ...`), where
+        the version check sees it, or take a copy: `t.numpy().copy()`.
+        """
+        if not isinstance(self.data, np.ndarray):
+            return self.data.get()
+        if not (self._requires_grad or self._counter.recorded):
+            return self.data
+        view = self.data.view()
+        view.flags.writeable = False
+        return view
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
+        if copy:
+            return np.array(array, dtype=dtype, copy=True)
         return array if dtype is None else array.astype(dtype)
 
     def item(self) -> float | int | bool:
@@ -126,6 +184,11 @@ class Tensor:
         return self.numpy().tolist()
 
     def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(
+                f"bool: the truth value of a tensor of shape {self.shape} with {self.size} "
+                "elements is ambiguous; use (t != 0).any() or .all(), or compare t.item()"
+            )
         return bool(self.item())
 
     def __float__(self) -> float:
@@ -152,8 +215,8 @@ class Tensor:
         return self.to("cpu")
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut off from the graph."""
-        return Tensor(self.data)
+        """A new leaf sharing this tensor's data (and version counter), cut off from the graph."""
+        return Tensor(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set requires_grad in place (only leaves can change it) and return self."""
@@ -163,7 +226,7 @@ class Tensor:
             raise RuntimeError(
                 "requires_grad_: only leaf tensors can stop requiring grad; use detach()"
             )
-        self.requires_grad = requires_grad
+        self._requires_grad = bool(requires_grad)
         return self
 
     def astype(self, dtype) -> Tensor:
@@ -198,7 +261,7 @@ class Tensor:
     # ---- in-place updates (refused when they would corrupt a gradient) ----------------------
     def _update_in_place(self, other, statement: str, update) -> Tensor:
         if autograd.is_grad_enabled() and (
-            self.requires_grad or getattr(other, "requires_grad", False)
+            self._requires_grad or getattr(other, "requires_grad", False)
         ):
             raise RuntimeError(
                 f"{statement}: in-place change involving a tensor that requires grad, whose "
@@ -209,17 +272,45 @@ class Tensor:
         self._version += 1
         return self
 
+    def _augmented(self, other, statement: str, update, op) -> Tensor:
+        """`x += y` (and -=, *=, /=). Outside the graph: in place. On a tensor in the graph
+        (or with `y` requiring grad), the name is rebound to the new tensor `op(x, y)`, as
+        micrograd and Python numbers do; the gradients equal PyTorch's in-place ones. Refused
+        where that would differ from PyTorch: on a leaf that requires grad (its .grad would go
+        to a copy), on a tensor sharing memory with another (a view or detach() of it would
+        keep the old values), or when the result has another shape or dtype."""
+        if not (
+            autograd.is_grad_enabled()
+            and (self._requires_grad or getattr(other, "requires_grad", False))
+        ):
+            return self._update_in_place(other, statement, update)
+        if self.is_leaf and self._requires_grad:
+            return self._update_in_place(other, statement, update)  # raises, saying why
+        if self._counter.aliased:
+            raise RuntimeError(
+                f"{statement}: x is in the graph and shares its memory with another tensor (a "
+                "view of it, the tensor it views, or a detach()), which would keep the old "
+                "values; write x = x + y (a new tensor) instead"
+            )
+        result = op(self, other)
+        if result.shape != self.shape or result.dtype != self.dtype:
+            raise RuntimeError(
+                f"{statement}: x has shape {self.shape} ({self.dtype}) but x op y has shape "
+                f"{result.shape} ({result.dtype}); an in-place update cannot change either"
+            )
+        return result
+
     def __iadd__(self, other):
-        return self._update_in_place(other, "x += y", operator.iadd)
+        return self._augmented(other, "x += y", operator.iadd, operator.add)
 
     def __isub__(self, other):
-        return self._update_in_place(other, "x -= y", operator.isub)
+        return self._augmented(other, "x -= y", operator.isub, operator.sub)
 
     def __imul__(self, other):
-        return self._update_in_place(other, "x *= y", operator.imul)
+        return self._augmented(other, "x *= y", operator.imul, operator.mul)
 
     def __itruediv__(self, other):
-        return self._update_in_place(other, "x /= y", operator.itruediv)
+        return self._augmented(other, "x /= y", operator.itruediv, operator.truediv)
 
     def __setitem__(self, index, value) -> None:
         index = ops.as_index(index)

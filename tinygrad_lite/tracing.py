@@ -79,8 +79,8 @@ def trace(file: TextIO | None = None, max_values: int = 8):
         to x: [2.]
     """
     printer = TracePrinter(file, max_values)
-    autograd.backward_hooks.append(printer)
+    autograd.backward_hooks().append(printer)
     try:
         yield printer
     finally:
-        autograd.backward_hooks.remove(printer)
+        autograd.backward_hooks().remove(printer)
