@@ -66,15 +66,59 @@ def share_memory_state(y: Tensor, sources) -> None:
             return
 
 
-def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
-    """`x` as a Tensor. A Python number next to a tensor `like` takes its dtype and device, as in
-    NumPy (float32 tensor * 2.0 stays float32); arrays keep their own dtype and go to `like`'s
-    device (NumPy labels next to GPU logits just work; two Tensors are never moved silently)."""
+def as_tensor(x: Any, like: Tensor | None = None, dtype=None) -> Tensor:
+    """`x` as a Tensor, on `like`'s device when given (NumPy labels next to GPU logits just work;
+    two Tensors are never moved silently). A number next to `like` takes `like`'s dtype; see
+    `result_dtype` for the rule, and `dtype` to give the dtype yourself."""
     if isinstance(x, Tensor):
         return x
-    if like is not None and isinstance(x, (bool, int, float)):
-        return Tensor(like.xp.asarray(x, dtype=np.result_type(like.dtype, x)))
-    return Tensor(x, device=None if like is None else like.device)
+    if like is not None and dtype is None and _promotion_tier(x) == 0:
+        dtype = result_dtype(like, x)
+    if like is None:
+        return Tensor(x, dtype=dtype)
+    return Tensor(like.xp.asarray(_as_array(x, dtype)), device=like.device)
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < float
+
+
+def _promotion_tier(x: Any) -> int:
+    """PyTorch's three tiers: 2 for data with dimensions, 1 for a 0-d tensor or array, 0 for a
+    number (Python's, or a NumPy scalar such as np.float64(2.0), which *is* a Python float)."""
+    if isinstance(x, (bool, int, float, np.generic)):
+        return 0
+    return 2 if np.ndim(x.data if isinstance(x, Tensor) else x) else 1
+
+
+def _dtype_of(x: Any) -> np.dtype:
+    if isinstance(x, (Tensor, np.ndarray, np.generic)):
+        return x.dtype
+    if hasattr(x, "__cuda_array_interface__"):
+        return x.dtype
+    return _as_array(x, None).dtype  # Python numbers and lists: float -> float32
+
+
+def result_dtype(a: Any, b: Any) -> np.dtype:
+    """The dtype of a binary op on `a` and `b`: NumPy's promotion between operands of one tier;
+    a lower tier (a number, a 0-d tensor) never widens a higher one of the same kind, so
+    `float32 tensor * np.float64(2.0)` stays float32, as in PyTorch. A float number next to an
+    integer tensor gives the default float32; a 0-d float tensor gives its own dtype.
+
+    >>> result_dtype(Tensor(np.ones(2, np.float32)), np.float64(2.0))
+    dtype('float32')
+    >>> result_dtype(Tensor(np.ones(2, np.int64)), 2.5)
+    dtype('float32')
+    """
+    (tier_a, dtype_a), (tier_b, dtype_b) = (
+        (_promotion_tier(a), _dtype_of(a)),
+        (_promotion_tier(b), _dtype_of(b)),
+    )
+    if tier_a == tier_b:
+        return np.result_type(dtype_a, dtype_b)
+    (_, high), (low_tier, low) = sorted([(tier_a, dtype_a), (tier_b, dtype_b)], reverse=True)
+    if _KIND_RANK[low.kind] <= _KIND_RANK[high.kind]:
+        return high
+    return DEFAULT_FLOAT if low_tier == 0 and low.kind == "f" else low
 
 
 class Tensor:

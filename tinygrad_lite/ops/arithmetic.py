@@ -10,17 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, as_tensor, result_dtype
 from .shape import broadcast_shape, broadcast_to
 from .unary import cast, log
 
 
 def broadcast_pair(a, b, op: str) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors of one dtype and shape (NumPy's promotion and broadcasting)."""
-    a, b = as_tensor(a, like=b if isinstance(b, Tensor) else None), as_tensor(b, like=a)
+    dtype = result_dtype(a, b)  # numbers and 0-d tensors are weakly typed, as in PyTorch
+    like = a if isinstance(a, Tensor) else b
+    a, b = as_tensor(a, like, dtype), as_tensor(b, like, dtype)
     if a.shape == b.shape and a.dtype == b.dtype:
         return a, b
-    dtype = np.result_type(a.dtype, b.dtype)
     shape = broadcast_shape(op, a.shape, b.shape)
     return broadcast_to(cast(a, dtype), shape), broadcast_to(cast(b, dtype), shape)
 
@@ -210,8 +211,10 @@ def div(a, b) -> Tensor:
 
 
 def pow(a, b) -> Tensor:  # noqa: A001  (tl.pow, like torch.pow)
-    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        return PowConstant.apply(a, exponent=b)
+    if isinstance(a, Tensor) and isinstance(b, (int, float, np.number)) and not isinstance(b, bool):
+        exponent = b.item() if isinstance(b, np.number) else b  # a weak number: keeps a's dtype
+        if a.dtype.kind == "f" or isinstance(exponent, int):
+            return PowConstant.apply(a, exponent=exponent)
     return Pow.apply(*broadcast_pair(a, b, "pow"))
 
 
@@ -243,11 +246,16 @@ def clip(x, low=None, high=None) -> Tensor:
     """Limit values to [low, high] (numbers; None means unbounded on that side)."""
     if low is None and high is None:
         raise ValueError("clip: give at least one of low and high")
-    return Clip.apply(as_tensor(x), low=low, high=high)
+    x = as_tensor(x)
+    if x.dtype.kind == "f":  # NOTE: a np.float64 bound would make NumPy promote the result
+        low, high = (None if v is None else x.xp.asarray(v, dtype=x.dtype) for v in (low, high))
+    return Clip.apply(x, low=low, high=high)
 
 
 def compare(a, b, name: str) -> Tensor:
     """Elementwise comparison by NumPy ufunc name (e.g. 'less'): a bool tensor, no graph."""
-    a, b = as_tensor(a, like=b if isinstance(b, Tensor) else None), as_tensor(b, like=a)
+    dtype = result_dtype(a, b)
+    like = a if isinstance(a, Tensor) else b
+    a, b = as_tensor(a, like, dtype), as_tensor(b, like, dtype)
     broadcast_shape(name, a.shape, b.shape)
     return Tensor(getattr(a.xp, name)(a.data, b.data))
