@@ -27,7 +27,7 @@ __global__ void softmax_xent_forward(const T* z, const T* t, T* loss, T* lse_out
                 s += exp(zc - m);
             }
             st += tr[c];
-            stz += tr[c] * zc;
+            if (tr[c] != T(0)) stz += tr[c] * zc;  // 0 * (-inf) must add 0, not NaN
         }
         T row_max = block_max(m, scratch);
         // rescale each thread's sum to the row maximum (a thread that saw no element has s = 0)

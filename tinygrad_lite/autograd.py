@@ -15,6 +15,8 @@ import threading
 import weakref
 from collections.abc import Sequence
 
+import numpy as np
+
 from .backend import check_same_device, get_array_module
 from .tensor import Tensor, share_memory_state
 
@@ -110,7 +112,8 @@ class Function:
         check_same_device(cls.__name__, arrays)
         fn = cls()
         fn.xp = get_array_module(*arrays)
-        y = Tensor(fn.forward(*arrays, **params))
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            y = Tensor(fn.forward(*arrays, **params))  # NOTE: inf and NaN are results, as in torch
         share_memory_state(y, inputs)  # a view (reshape, slice, transpose) shares the version
         if _state.grad_enabled and any(x._requires_grad for x in inputs):
             y._requires_grad = True
@@ -217,7 +220,8 @@ def run_backward(
         accumulate(root, g)
     wanted_ids = None if wanted is None else {id(x) for x in wanted}
     results: dict[int, tuple[Tensor, Tensor]] = {}
-    with set_grad_enabled(create_graph):
+    quiet = np.errstate(divide="ignore", over="ignore", invalid="ignore")  # as in Function.apply
+    with set_grad_enabled(create_graph), quiet:
         for fn in _functions_reachable_from(roots):
             y = fn.output()
             _, gy = pending.pop(id(y), (None, None)) if y is not None else (None, None)

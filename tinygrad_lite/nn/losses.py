@@ -49,7 +49,8 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """-(t log p + (1 - t) log(1 - p)) for probabilities p, each log clamped at -100 as in PyTorch
-    (so p = 0 or 1 gives a large finite loss, not inf). Prefer the `_with_logits` form."""
+    (so p = 0 or 1 gives a large finite loss, not inf, and a finite gradient). Prefer the
+    `_with_logits` form."""
     input, target = _same_shape(input, target, "binary_cross_entropy")
     values = input.numpy()
     if values.size and (values.min() < 0 or values.max() > 1):
@@ -57,9 +58,8 @@ def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tens
             "binary_cross_entropy: input must be probabilities in [0, 1]; for raw scores use "
             "binary_cross_entropy_with_logits"
         )
-    log_p = ops.log(input).clip(-100.0)
-    log_not_p = ops.log(1 - input).clip(-100.0)
-    return _reduce(-(target * log_p + (1 - target) * log_not_p), reduction, "binary_cross_entropy")
+    losses = ops.binary_cross_entropy(input, target)
+    return _reduce(losses, reduction, "binary_cross_entropy")
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "mean") -> Tensor:

@@ -18,7 +18,7 @@ from .activation import (
 from .arithmetic import add, clip, compare, div, maximum, minimum, mul, neg, pow, sub, where
 from .conv import fold, unfold
 from .linalg import linear, matmul
-from .loss import softmax_cross_entropy
+from .loss import binary_cross_entropy, softmax_cross_entropy
 from .reduce import logsumexp, max, mean, min, std, sum, var
 from .shape import (
     as_index,

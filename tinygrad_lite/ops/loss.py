@@ -1,4 +1,5 @@
-"""Fused softmax + cross-entropy, the one loss that needs its own backward.
+"""The losses that need their own backward: fused softmax + cross-entropy, and binary
+cross-entropy on probabilities (whose composed form would differentiate log 0).
 
 Derivations: docs/derivations/loss.md
 """
@@ -9,7 +10,8 @@ from ..autograd import Function, is_grad_enabled
 from ..cuda import fused
 from ..tensor import Tensor
 from .activation import log_softmax
-from .unary import exp
+from .arithmetic import clip, maximum
+from .unary import exp, log
 
 
 class SoftmaxCrossEntropy(Function):
@@ -32,7 +34,8 @@ class SoftmaxCrossEntropy(Function):
         xp = self.xp
         shifted = logits - logits.max(axis=1, keepdims=True)
         self.log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-        return -(target * self.log_p).sum(axis=1)
+        # NOTE: a class with target 0 adds 0 even where log p = -inf (a logit of -inf), not NaN
+        return -xp.where(target == 0, 0, target * self.log_p).sum(axis=1)
 
     def backward(self, gy):
         logits, target = self.inputs
@@ -66,3 +69,32 @@ def softmax_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
             "be (N, C)"
         )
     return SoftmaxCrossEntropy.apply(logits, target.astype(logits.dtype))
+
+
+class BinaryCrossEntropy(Function):
+    """ℓ = -(t·max(log p, -100) + (1 - t)·max(log(1 - p), -100)) elementwise, for probabilities
+    p and targets t of one shape; the clamp (PyTorch's) keeps ℓ finite at p = 0 and p = 1.
+
+    Backward: gp = gy · (p - t) / max(p (1 - p), 1e-12), gt = gy · (max(log(1 - p), -100) -
+    max(log p, -100)). NOTE: composing clip(log p) would pass back 0 / 0 = NaN at p = 0; this
+    is PyTorch's rule, finite wherever the loss is (0 at p = t ∈ {0, 1}).
+    """
+
+    def forward(self, p, t):
+        log_p = self.xp.maximum(self.xp.log(p), -100)  # log 0 = -inf, clamped
+        log_not_p = self.xp.maximum(self.xp.log1p(-p), -100)
+        return -(t * log_p + (1 - t) * log_not_p)
+
+    def backward(self, gy):
+        p, t = self.inputs
+        gp = gy * (p - t) / maximum(p * (1 - p), 1e-12) if self.needs_input_grad[0] else None
+        if not self.needs_input_grad[1]:
+            return gp, None
+        return gp, gy * (clip(log(1 - p), -100.0) - clip(log(p), -100.0))
+
+
+def binary_cross_entropy(p: Tensor, t: Tensor) -> Tensor:
+    """Elementwise binary cross-entropy of probabilities `p` against targets `t` (one shape)."""
+    if p.shape != t.shape:
+        raise ValueError(f"binary_cross_entropy: input {p.shape} and target {t.shape} differ")
+    return BinaryCrossEntropy.apply(p, t.astype(p.dtype))
