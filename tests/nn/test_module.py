@@ -89,8 +89,9 @@ def test_train_eval_and_dropout():
     model.eval()
     assert not model[0].training
     np.testing.assert_array_equal(model(x).numpy(), x.numpy())
-    with pytest.raises(ValueError, match=r"dropout: p must be in \[0, 1\)"):
-        nn.Dropout(1.0)(x)
+    with pytest.raises(ValueError, match=r"Dropout: p must be a probability in \[0, 1\], got 1.5"):
+        nn.Dropout(1.5)  # refused at construction, not at the first forward
+    assert nn.Dropout(1.0).train()(x).tolist() == [0.0] * 1000  # p = 1 drops all, as in PyTorch
 
 
 def test_dropout_gradient_uses_the_same_mask():

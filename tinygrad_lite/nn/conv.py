@@ -14,7 +14,7 @@ from .. import ops
 from ..ops.conv import Window
 from ..tensor import DEFAULT_FLOAT, Tensor
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_sizes
 
 
 def _check_image(x: Tensor, op: str, channels: int | None = None) -> None:
@@ -72,6 +72,7 @@ class Conv2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, dtype=None):  # fmt: skip
+        check_sizes("Conv2d", in_channels=in_channels, out_channels=out_channels, groups=groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"Conv2d: channels {in_channels}, {out_channels} do not split into {groups} groups"

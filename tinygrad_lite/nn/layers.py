@@ -11,7 +11,7 @@ import numpy as np
 from .. import creation, ops
 from ..tensor import DEFAULT_FLOAT, Tensor
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_sizes
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -26,6 +26,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         dtype = dtype or DEFAULT_FLOAT
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
@@ -64,6 +65,7 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, dtype=None):
+        check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = Parameter(
             np.empty((num_embeddings, embedding_dim), dtype=dtype or DEFAULT_FLOAT)
@@ -80,16 +82,23 @@ class Embedding(Module):
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout), so
     evaluation needs no rescaling. Backward: gx = gy · mask / (1 - p)."""
-    if not 0 <= p < 1:
-        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    _check_probability("dropout", p)
     if not training or p == 0:
         return x
+    if p == 1:  # everything dropped, as in PyTorch (1 / (1 - p) would divide by zero)
+        return x * 0
     keep = creation.rand(*x.shape, dtype=np.float64).data >= p
     return x * Tensor(x.xp.asarray(keep / (1 - p), dtype=x.dtype))
 
 
+def _check_probability(name: str, p) -> None:
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or not 0 <= p <= 1:
+        raise ValueError(f"{name}: p must be a probability in [0, 1], got {p!r}")
+
+
 class Dropout(Module):
     def __init__(self, p: float = 0.5):
+        _check_probability("Dropout", p)
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:

@@ -15,6 +15,14 @@ from ..backend import to_device
 from ..tensor import Tensor
 
 
+def check_sizes(layer: str, **sizes) -> None:
+    """Raise ValueError unless every size is a positive integer, naming the argument and value
+    (as PyTorch does at construction, not at the first forward)."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
+
+
 class Parameter(Tensor):
     """A Tensor that a Module trains: it requires grad, and Modules list it in `parameters()`."""
 

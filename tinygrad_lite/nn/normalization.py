@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..tensor import DEFAULT_FLOAT, Tensor
-from .module import Module, Parameter
+from .module import Module, Parameter, check_sizes
 
 
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -25,6 +25,11 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     axes = (0, *range(2, x.ndim))
     per_channel = (1, -1) + (1,) * (x.ndim - 2)
     if training:
+        if x.size == x.shape[1]:  # NOTE: one value per channel: var 0, output 0, no gradient
+            raise ValueError(
+                f"batch_norm: training needs more than one value per channel, got input of "
+                f"shape {x.shape}; use a batch of at least 2, or eval() mode"
+            )
         mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
         if running_mean is not None and running_var is not None:
             count = x.size // x.shape[1]
@@ -47,6 +52,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=None):  # fmt: skip
+        check_sizes(type(self).__name__, num_features=num_features)
         dtype = dtype or DEFAULT_FLOAT
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats

@@ -6,12 +6,29 @@ Each schedule is a closed-form function of the epoch count, applied to every gro
 from __future__ import annotations
 
 import math
+import numbers
 
 from .optimizer import Optimizer
 
 
+def _positive_int(schedule: str, name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{schedule}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _non_negative(schedule: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"{schedule}: {name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
 class LRScheduler:
     def __init__(self, optimizer: Optimizer):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}"
+            )
         self.optimizer = optimizer
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.last_epoch = 0
@@ -40,7 +57,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
         super().__init__(optimizer)
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size = _positive_int("StepLR", "step_size", step_size)
+        self.gamma = _non_negative("StepLR", "gamma", gamma)
 
     def lr_at(self, base_lr, epoch):
         return base_lr * self.gamma ** (epoch // self.step_size)
@@ -51,7 +69,7 @@ class ExponentialLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, gamma: float):
         super().__init__(optimizer)
-        self.gamma = gamma
+        self.gamma = _non_negative("ExponentialLR", "gamma", gamma)
 
     def lr_at(self, base_lr, epoch):
         return base_lr * self.gamma**epoch
@@ -63,7 +81,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):  # noqa: N803
         super().__init__(optimizer)
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = _positive_int("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = _non_negative("CosineAnnealingLR", "eta_min", eta_min)
 
     def lr_at(self, base_lr, epoch):
         cosine = (1 + math.cos(math.pi * epoch / self.T_max)) / 2
