@@ -57,8 +57,10 @@ def test_load_corrupt_file_says_so(tmp_path):
 def test_load_refuses_pickled_objects(tmp_path):
     path = tmp_path / "pickled.npz"
     np.savez(path, evil=np.array([{"x": 1}], dtype=object))  # needs pickle to read back
-    with pytest.raises(ValueError, match="not a valid tinygrad_lite checkpoint.*pickle"):
+    with pytest.raises(ValueError, match="not a valid tinygrad_lite checkpoint.*no manifest"):
         tl.load(path)
+    with pytest.raises(ValueError, match="not a valid tinygrad_lite checkpoint.*pickle"):
+        tl.load(path, verify=False)
 
 
 def test_model_checkpoint_round_trip(tmp_path):

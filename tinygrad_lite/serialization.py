@@ -3,11 +3,17 @@
 Nested keys are joined with '/': {'model': {'0.weight': w}} is stored as 'model/0.weight'. A list
 of dicts (an optimizer's param_groups) is stored with keys '#0', '#1', ... and read back as a list.
 An empty dict is kept as a key ending in '/'. Numbers, bools, strings and tuples are stored as
-arrays; on loading, 0-d arrays come back as Python values.
+arrays; on loading, 0-d arrays come back as Python values. A manifest member lists every key with
+its shape, dtype and SHA-256, so a truncated, bit-flipped or crafted file is refused as a whole.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
+import hashlib
+import io
+import json
 import os
 import tempfile
 import zipfile
@@ -21,6 +27,8 @@ from .tensor import Tensor
 
 SEPARATOR = "/"
 LIST_INDEX = "#"
+MANIFEST = "#manifest.json"  # keys never start with '#', so no array can take this name
+FORMAT = "tinygrad_lite checkpoint 1"
 
 
 def _is_list_of_dicts(value) -> bool:
@@ -59,7 +67,9 @@ def _flatten(state: Mapping | list, prefix: str, out: dict[str, np.ndarray]) -> 
 def save(state: Mapping[str, Any], path: str | os.PathLike) -> None:
     """Write a (nested) dict of arrays/Tensors/numbers to `path` as .npz, atomically: a temporary
     file in the same folder is renamed over `path` only once it is complete, so a crash never
-    leaves a half-written checkpoint.
+    leaves a half-written checkpoint. A manifest member (every key's shape, dtype and SHA-256)
+    lets `load` prove the file whole. Temporary files left by a killed save of the same target
+    (their process is gone) are removed.
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
@@ -68,12 +78,15 @@ def save(state: Mapping[str, Any], path: str | os.PathLike) -> None:
     3
     """
     flat: dict[str, np.ndarray] = {}
-    _flatten(state, "", flat)
+    _flatten(state, "", flat)  # raises on a bad key or value before anything is written
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_stale_temporaries(path)
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, **flat)
+            _write_archive(file, flat)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
@@ -82,27 +95,144 @@ def save(state: Mapping[str, Any], path: str | os.PathLike) -> None:
         raise
 
 
-def load(path: str | os.PathLike) -> dict[str, Any]:
+def _write_archive(file, flat: dict[str, np.ndarray]) -> None:
+    """The .npz layout (one `<key>.npy` member per array), plus the manifest. Keys are member
+    names, never keyword arguments, so any key (`file`, `allow_pickle`) round-trips."""
+    manifest = {}
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for key, array in flat.items():
+            with archive.open(key + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+            manifest[key] = {"shape": list(array.shape), "dtype": array.dtype.str,
+                             "sha256": hashlib.sha256(array.tobytes()).hexdigest()}  # fmt: skip
+        archive.writestr(MANIFEST, json.dumps({"format": FORMAT, "arrays": manifest}))
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete `.<name>.<pid>.*.tmp` files beside `path` whose writing process no longer exists
+    (a save killed mid-write); a save still running in another process keeps its file."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = stale.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _process_exists(int(pid)):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, under another user
+        return True
+    return True
+
+
+def load(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
     """Read a checkpoint written by `save` (pickled objects are refused, never executed).
+
+    Args:
+        path: the .npz file.
+        verify: check the file against its manifest: every key present, nothing else, each
+            array of the recorded shape, dtype and SHA-256. verify=False also reads a plain
+            .npz written by NumPy (np.savez), which has no manifest.
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not a valid .npz checkpoint, saying why.
+        ValueError: the file is not a whole, valid checkpoint, saying what it is and why.
     """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"load: no such file: {path}")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            flat = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        flat = _read_archive(path, verify)
+        return _unflatten(flat)
+    except CheckpointError as error:
         raise ValueError(f"load: {path} is not a valid tinygrad_lite checkpoint: {error}") from None
+    except Exception as error:  # NOTE: a corrupt zip raises many kinds; all mean "not whole"
+        raise ValueError(
+            f"load: {path} is not a valid tinygrad_lite checkpoint: the file is damaged "
+            f"({type(error).__name__}: {error})"
+        ) from None
+
+
+class CheckpointError(Exception):
+    """Why a file is not a checkpoint; `load` turns it into a ValueError naming the file."""
+
+
+def _read_archive(path: Path, verify: bool) -> dict[str, np.ndarray]:
+    with open(path, "rb") as file:
+        head = file.read(6)
+    if head == b"\x93NUMPY":
+        raise CheckpointError("it is a single .npy array (np.save), not a dict of arrays")
+    if not head.startswith(b"PK"):
+        raise CheckpointError("it is not a zip archive (.npz)")
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        if any(name.endswith("data.pkl") for name in names):
+            raise CheckpointError(
+                "it is a PyTorch file (torch.save, which pickles); load it with torch and "
+                "save its tensors as arrays with tl.save"
+            )
+        if MANIFEST not in names:
+            if verify:
+                raise CheckpointError(
+                    "it has no manifest, so it cannot be proven whole (a plain np.savez file, "
+                    "or not ours); pass verify=False to read it anyway"
+                )
+            return {_array_key(name): _read_member(archive, name) for name in names}
+        manifest = json.loads(archive.read(MANIFEST))
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise CheckpointError("its manifest is not one tinygrad_lite writes")
+        arrays = manifest["arrays"]
+        expected = {key + ".npy" for key in arrays} | {MANIFEST}
+        if set(names) != expected or len(names) != len(expected):
+            extra, missing = sorted(set(names) - expected), sorted(expected - set(names))
+            raise CheckpointError(f"members {missing} are missing and {extra} unexpected")
+        flat = {}
+        for key, entry in arrays.items():
+            array = _read_member(archive, key + ".npy")
+            if verify and (
+                list(array.shape) != entry["shape"]
+                or array.dtype.str != entry["dtype"]
+                or hashlib.sha256(array.tobytes()).hexdigest() != entry["sha256"]
+            ):
+                raise CheckpointError(f"'{key}' differs from its manifest entry (corrupted)")
+            flat[key] = array
+        return flat
+
+
+def _array_key(name: str) -> str:
+    if not name.endswith(".npy"):
+        raise CheckpointError(f"member {name!r} is not a .npy array")
+    return name[: -len(".npy")]
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> np.ndarray:
+    _array_key(name)
+    with archive.open(name) as member:
+        data = member.read()  # NOTE: reading to the end makes zipfile check the member's CRC-32
+    try:
+        return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+    except ValueError as error:
+        if "pickle" in str(error).lower():
+            raise CheckpointError(f"'{name}' holds pickled objects, which are never loaded") from None
+        raise
+
+
+def _unflatten(flat: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Nested dicts (and lists) back from '/'-joined keys, refusing inconsistent layouts."""
     state: dict[str, Any] = {}
     for key, array in flat.items():
         *parents, leaf = key.split(SEPARATOR)
         node = state
         for parent in parents:
             node = node.setdefault(parent, {})
+            if not isinstance(node, dict):
+                raise CheckpointError(f"'{key}' nests inside the array '{parent}'")
         if leaf:  # a key ending in '/' only marks an empty dict
+            if leaf in node:
+                raise CheckpointError(f"'{key}' is both an array and a dict")
             node[leaf] = array.item() if array.ndim == 0 else array
     return _lists_restored(state)
 
@@ -112,6 +242,9 @@ def _lists_restored(node):
     if not isinstance(node, dict):
         return node
     node = {key: _lists_restored(value) for key, value in node.items()}
-    if node and all(key.startswith(LIST_INDEX) for key in node):
-        return [node[f"{LIST_INDEX}{i}"] for i in range(len(node))]
+    if node and any(key.startswith(LIST_INDEX) for key in node):
+        indices = [f"{LIST_INDEX}{i}" for i in range(len(node))]
+        if sorted(node) != sorted(indices):
+            raise CheckpointError(f"list entries {sorted(node)} are not {indices[0]}..{indices[-1]}")
+        return [node[index] for index in indices]
     return node

@@ -133,23 +133,34 @@ class Module:
 
         Raises:
             KeyError: missing or unexpected keys (strict), naming them.
-            ValueError: a shape that differs, naming the key and both shapes.
+            ValueError: a shape that differs, naming the key and both shapes, or values that
+                cannot be cast to the parameter's dtype (strings, objects, floats into ints).
         """
         own = dict(self._named_state("", include_buffers=True))
         missing = sorted(own.keys() - state.keys())
         unexpected = sorted(state.keys() - own.keys())
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
-        for name in own.keys() & state.keys():
-            shape = np.shape(state[name])
-            if shape != own[name].shape:
+        values = {}
+        for name in sorted(own.keys() & state.keys()):  # NOTE: all checked, then all written
+            value = state[name]
+            value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+            if value.shape != own[name].shape:
                 raise ValueError(
-                    f"load_state_dict: '{name}' has shape {shape} in the state but "
+                    f"load_state_dict: '{name}' has shape {value.shape} in the state but "
                     f"{own[name].shape} in the model"
                 )
+            if value.dtype.kind not in "biuf" or not np.can_cast(
+                value.dtype, own[name].dtype, casting="same_kind"
+            ):
+                raise ValueError(
+                    f"load_state_dict: '{name}' holds {value.dtype} values, which cannot become "
+                    f"the model's {own[name].dtype}"
+                )
+            values[name] = value
         with no_grad():
-            for name in own.keys() & state.keys():
-                own[name].copy_(own[name].xp.asarray(state[name]))
+            for name, value in values.items():
+                own[name].copy_(own[name].xp.asarray(value))
 
     # ---- printing -----------------------------------------------------------------------------
     def extra_repr(self) -> str:
