@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -83,10 +84,19 @@ def evaluate(model: Module, loader, loss_fn: Callable, metric: Metric | None = N
                 total_metric += metric(outputs, y) * len(x)
             count += len(x)
     model.train(was_training)
+    _check_batches(count, "evaluate")
     result = {"loss": total_loss / count}
     if metric is not None:
         result["accuracy"] = total_metric / count
     return result
+
+
+def _check_batches(count: int, name: str) -> None:
+    if count == 0:
+        raise ValueError(
+            f"{name}: the loader yielded no batches (an empty dataset, or fewer samples than "
+            "batch_size with drop_last=True)"
+        )
 
 
 def _on(batches, device):
@@ -122,6 +132,7 @@ def fit(
     progress: bool = True,
     log: Callable[[str], None] | None = print,
     device=None,
+    on_nonfinite: str = "raise",
 ) -> History:
     """Train for `epochs` epochs and return the History of per-epoch averages.
 
@@ -134,7 +145,20 @@ def fit(
         progress: show a tqdm bar per epoch (when tqdm is installed).
         log: called with one line per epoch (None: silent).
         device: move each batch there ('cuda' after `model.to('cuda')`); None: leave them.
+        on_nonfinite: a loss that is NaN or inf, before its update: 'raise' (FloatingPointError
+            naming the epoch and step; the parameters keep their last finite values), 'warn'
+            (a RuntimeWarning, and the update is skipped), or 'ignore' (step anyway).
+
+    Raises:
+        ValueError: the loader yields no batches, or a bad argument.
+        FloatingPointError: a non-finite loss, with on_nonfinite='raise'.
     """
+    if on_nonfinite not in ("raise", "warn", "ignore"):
+        raise ValueError(
+            f"fit: on_nonfinite must be 'raise', 'warn' or 'ignore', got {on_nonfinite!r}"
+        )
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"fit: epochs must be an integer >= 0, got {epochs!r}")
     if validation_split is not None:
         if validation is not None:
             raise ValueError("fit: give either validation or validation_split, not both")
@@ -144,7 +168,8 @@ def fit(
     history, best, best_state, waited = History(), np.inf, None, 0
     for epoch in range(1, epochs + 1):
         bar = _progress(loader, progress, f"epoch {epoch}/{epochs}")
-        record = _train_one_epoch(model, bar, optimizer, loss_fn, metric, device)
+        record = _train_one_epoch(model, bar, optimizer, loss_fn, metric, device,
+                                  (epoch, on_nonfinite))  # fmt: skip
         if validation is not None:
             scores = evaluate(model, validation, loss_fn, metric, device)
             record.update({f"val_{k}": v for k, v in scores.items()})
@@ -165,13 +190,16 @@ def fit(
     return history
 
 
-def _train_one_epoch(model: Module, bar, optimizer, loss_fn, metric, device) -> dict[str, float]:
+def _train_one_epoch(model: Module, bar, optimizer, loss_fn, metric, device,
+                     nonfinite: tuple[int, str]) -> dict[str, float]:  # fmt: skip
     """The plain loop over one epoch; returns the sample-weighted mean loss (and metric)."""
     model.train()
-    total_loss, total_metric, count = 0.0, 0.0, 0
-    for x, y in _on(bar, device):
+    total_loss, total_metric, count, step = 0.0, 0.0, 0, 0
+    for step, (x, y) in enumerate(_on(bar, device), start=1):
         outputs = model(x)
         loss = loss_fn(outputs, y)
+        if not np.isfinite(loss.item()) and _refuse_update(loss.item(), step, *nonfinite):
+            continue
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -181,7 +209,24 @@ def _train_one_epoch(model: Module, bar, optimizer, loss_fn, metric, device) -> 
             total_metric += metric(outputs, y) * len(x)
         if hasattr(bar, "set_postfix"):  # a tqdm bar
             bar.set_postfix(loss=f"{total_loss / count:.4f}")
+    _check_batches(step, "fit")
+    if count == 0:  # every step skipped for a non-finite loss
+        return {"loss": float("nan")}
     record = {"loss": total_loss / count}
     if metric is not None:
         record["accuracy"] = total_metric / count
     return record
+
+
+def _refuse_update(loss: float, step: int, epoch: int, policy: str) -> bool:
+    """True when a non-finite loss's update must be skipped; raises under 'raise'."""
+    message = f"fit: the loss is {loss} at epoch {epoch}, step {step}"
+    if policy == "raise":
+        raise FloatingPointError(
+            f"{message}; the parameters keep their values from before this step (lower the "
+            "learning rate, or pass on_nonfinite='warn' to skip such steps)"
+        )
+    if policy == "warn":
+        warnings.warn(f"{message}; its update is skipped", RuntimeWarning, stacklevel=4)
+        return True
+    return False

@@ -6,6 +6,7 @@ A DataLoader over a TensorDataset takes each batch with one fancy-indexing opera
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Sequence
 
@@ -29,7 +30,11 @@ class TensorDataset(Dataset):
     """Samples are the rows of equally long arrays: dataset[i] = (x[i], y[i], ...)."""
 
     def __init__(self, *arrays):
+        if not arrays:
+            raise ValueError("TensorDataset: give at least one array (inputs, then targets)")
         self.arrays = [a.numpy() if isinstance(a, Tensor) else np.asarray(a) for a in arrays]
+        if any(a.ndim == 0 for a in self.arrays):
+            raise ValueError("TensorDataset: every array needs a first (sample) axis")
         lengths = {len(a) for a in self.arrays}
         if len(lengths) != 1:
             raise ValueError(f"TensorDataset: arrays have different lengths {sorted(lengths)}")
@@ -56,6 +61,8 @@ class DataLoader:
 
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, seed: int | None = None, sampler=None):  # fmt: skip
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"DataLoader: batch_size must be an integer, got {batch_size!r}")
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
         if sampler is not None and shuffle:
@@ -78,6 +85,20 @@ class DataLoader:
             order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             yield self._batch(order[start : start + self.batch_size])
+
+    def state_dict(self) -> dict[str, str]:
+        """The shuffling generator's state, so a resumed run continues with the next epoch's
+        order instead of replaying the first (save it with the model and the optimizer)."""
+        return {"rng": json.dumps(self.rng.bit_generator.state)}
+
+    def load_state_dict(self, state: dict[str, str]) -> None:
+        try:
+            rng_state = json.loads(state["rng"])
+            rng = np.random.default_rng()
+            rng.bit_generator.state = rng_state
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"DataLoader.load_state_dict: not a loader state ({error})") from None
+        self.rng = rng
 
     def _batch(self, indices: np.ndarray) -> tuple[Tensor, ...]:
         if isinstance(self.dataset, TensorDataset):
