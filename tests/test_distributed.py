@@ -69,6 +69,15 @@ def test_a_failing_rank_ends_the_job_instead_of_hanging():
     assert "rank 1 fails on purpose" in result.stderr
 
 
+@needs_mpi
+def test_ranks_with_different_models_are_refused_when_wrapped():
+    result = mpirun("tests.distributed.models_differ", timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(re.findall(r"rank \d refused: DistributedDataParallel: the model on rank \d "
+                          r"differs", result.stdout)) == 2, result.stdout  # fmt: skip
+    assert "accepted" not in result.stdout
+
+
 def test_sampler_shards_cover_the_data_and_agree_on_the_order():
     data = TensorDataset(np.arange(10))
     shards = [DistributedSampler(data, num_replicas=3, rank=r, seed=5) for r in range(3)]

@@ -9,6 +9,7 @@ gradients. Starting from rank 0's parameters, every rank then takes the same ste
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 
 import numpy as np
@@ -35,6 +36,7 @@ class DistributedDataParallel(Module):
     def __init__(self, module: Module, bucket_cap_mb: float = 25.0):
         self.module = module
         self.bucket_bytes = int(bucket_cap_mb * 2**20)
+        _check_same_model_on_every_rank(module)
         with no_grad():
             for _, tensor in module._named_state("", include_buffers=True):
                 distributed.broadcast(tensor, root=0)
@@ -101,3 +103,22 @@ def _averaging_hook(model_ref):
             model.average_gradients()
 
     return hook
+
+
+def _check_same_model_on_every_rank(module: Module) -> None:
+    """Raise on every rank, before any broadcast, if the ranks' parameter and buffer names,
+    shapes and dtypes differ (otherwise the first collective fails with an MPI truncation
+    error, or worse, pairs up tensors of equal size but different meaning). Each rank sums a
+    digest of its layout; the sum equals world x own digest on every rank only if all agree."""
+    layout = [(name, t.shape, str(t.dtype)) for name, t in module._named_state("", True)]
+    digest = np.frombuffer(hashlib.sha256(repr(layout).encode()).digest(), np.uint8)
+    own = digest.astype(np.float64)
+    summed = Tensor(own.copy())
+    with no_grad():
+        distributed.all_reduce(summed, op="sum")
+    if not np.array_equal(summed.numpy(), own * distributed.world_size()):
+        raise RuntimeError(
+            f"DistributedDataParallel: the model on rank {distributed.rank()} differs from the "
+            f"model on another rank (parameter and buffer names, shapes or dtypes); this rank "
+            f"has {len(layout)} tensors, first {layout[:3]}"
+        )
