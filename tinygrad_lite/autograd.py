@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .backend import check_same_device, get_array_module
+from .backend import check_same_device, get_array_module, read_only
 from .tensor import Tensor, share_memory_state
 
 _sequence = itertools.count()
@@ -167,9 +167,19 @@ def _functions_reachable_from(roots: Sequence[Tensor]) -> list[Function]:
 
 def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
     """Run fn.backward and check that it returned one gradient of the right shape per input."""
-    gxs = fn.backward(gy)
-    gxs = gxs if isinstance(gxs, tuple) else (gxs,)
     name = f"{type(fn).__name__}.backward"
+    try:
+        # NOTE: gy may be shared (Add hands one gradient to both inputs), so backward gets it
+        # read-only: a backward that writes into it raises here instead of corrupting others
+        gxs = fn.backward(gy if gy.requires_grad else Tensor(read_only(gy.data)))
+    except ValueError as error:
+        if "read-only" not in str(error):
+            raise
+        raise RuntimeError(
+            f"{name} modified its incoming gradient in place; compute a new tensor instead "
+            "(gy * 3, not gy *= 3 or np.clip(gy.data, ..., out=gy.data))"
+        ) from error
+    gxs = gxs if isinstance(gxs, tuple) else (gxs,)
     if _state.grad_enabled and getattr(fn, "once_differentiable", False):
         raise RuntimeError(
             f"{name} is marked once_differentiable: create_graph=True through it would give "

@@ -83,6 +83,15 @@ def to_device(array, device: str):
     return require_cupy().asarray(array)
 
 
+def read_only(array):
+    """A read-only view of a NumPy array (CuPy arrays have no such flag: returned as they are)."""
+    if not isinstance(array, np.ndarray):
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 def scatter_add(xp, target, index, values) -> None:
     """target[index] += values, repeated indices accumulating (plain `+=` keeps only one)."""
     if xp is np:

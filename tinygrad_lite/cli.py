@@ -51,6 +51,7 @@ def gradcheck_command(args) -> int:
     import numpy as np
 
     from . import manual_seed, testing
+    from .gradcheck import random_stream
     from .nn import Module
 
     manual_seed(args.seed)
@@ -64,7 +65,7 @@ def gradcheck_command(args) -> int:
         report = testing.check_module(target, shape, batches, seed=args.seed,
                                       code_dtype=args.code_dtype)  # fmt: skip
     else:
-        x = np.random.default_rng(args.seed).standard_normal((batches[0], *shape))
+        x = random_stream(args.seed, "inputs").standard_normal((batches[0], *shape))
         report = testing.check_gradients(target, x, seed=args.seed, code_dtype=args.code_dtype)
     print(report)
     return 0 if report.passed else 1

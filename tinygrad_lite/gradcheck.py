@@ -11,6 +11,7 @@ its incoming gradient.
 from __future__ import annotations
 
 import warnings
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -45,6 +46,13 @@ def _warn_if_imprecise(inputs: Sequence[Tensor], name: str) -> None:
             )
 
 
+def random_stream(seed: int, purpose: str) -> np.random.Generator:
+    """An independent generator per purpose ('inputs', 'upstream', ...) of one seed. NOTE: were
+    the input and the upstream gradient drawn from one stream, a batch-1 input would equal its
+    upstream gradient, and a transposed weight gradient (x xᵀ is symmetric) would pass."""
+    return np.random.default_rng([seed, zlib.crc32(purpose.encode())])
+
+
 def _vjp(fn, xs, vs, create_graph: bool = False) -> list[Tensor]:
     """vᵀJ of fn at xs for each x that requires grad; zeros where the outputs do not depend on x."""
     pairs = [(y, v) for y, v in zip(_outputs(fn, xs), vs) if y.requires_grad]
@@ -58,10 +66,19 @@ def _vjp(fn, xs, vs, create_graph: bool = False) -> list[Tensor]:
 
 
 def _analytic(fn, inputs, upstream) -> list[np.ndarray | None]:
-    """vᵀJ for each input that requires grad (None for the others), on fresh input copies."""
+    """vᵀJ for each input that requires grad (None for the others), on fresh input copies and
+    a copy of each upstream gradient, so a backward that writes into its incoming gradient can
+    neither change the checker's own vector nor go unnoticed."""
     leaves = [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in inputs]
     device = inputs[0].device  # NOTE: upstream gradients live where the outputs do
-    grads = iter(_vjp(fn, leaves, [Tensor(v, device=device) for v in upstream]))
+    given = [Tensor(np.array(v, copy=True), device=device) for v in upstream]
+    grads = iter(_vjp(fn, leaves, given))
+    for v, g in zip(upstream, given):
+        if not np.array_equal(g.numpy(), v):
+            raise RuntimeError(
+                "backward modified its incoming gradient in place; compute a new tensor instead "
+                "(gy * 3, not gy *= 3 or np.clip(gy.data, ..., out=gy.data))"
+            )
     return [next(grads).numpy() if x.requires_grad else None for x in leaves]
 
 
@@ -184,7 +201,7 @@ def gradcheck(
 
 def _upstream(fn, inputs, seed: int) -> list[np.ndarray]:
     """One seeded random upstream gradient per output (both signs: nothing cancels as with 1s)."""
-    rng = np.random.default_rng(seed)
+    rng = random_stream(seed, "upstream")
     return [rng.standard_normal(y.shape).astype(y.dtype) for y in _outputs(fn, inputs)]
 
 
@@ -244,7 +261,7 @@ def gradgradcheck(
     """
     inputs = _as_tuple(inputs)
     _warn_if_imprecise(inputs, "gradgradcheck")
-    rng = np.random.default_rng(seed + 1)
+    rng = random_stream(seed, "second upstream")
     outputs = _outputs(fn, inputs)
     upstream = [
         Tensor(rng.standard_normal(y.shape).astype(y.dtype), requires_grad=True) for y in outputs

@@ -30,6 +30,7 @@ from ..gradcheck import (
     _outputs,
     _upstream,
     _vjp,
+    random_stream,
 )
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor
@@ -347,7 +348,7 @@ def vjp_linearity(fn, arguments: Sequence[Tensor], seed: int = 0, rtol: float = 
     """A VJP is linear in its upstream gradient: VJP(a·u + b·v) = a·VJP(u) + b·VJP(v). A backward
     that ignores, squares or clips its incoming gradient breaks this, even where it looks right
     for one particular upstream gradient."""
-    rng = np.random.default_rng(seed + 7)
+    rng = random_stream(seed, "linearity")
     shapes = [y.shape for y in _outputs(fn, _fresh(arguments))]
     u = [rng.standard_normal(shape) for shape in shapes]
     v = [rng.standard_normal(shape) for shape in shapes]
@@ -374,7 +375,7 @@ def hessian_symmetry(
 ) -> list[str]:
     """uᵀHv = vᵀHu for the Hessian H of s(x) = ⟨w, fn(x)⟩ (w random), computed by differentiating
     the gradient (create_graph): mixed partial derivatives must agree."""
-    rng = np.random.default_rng(seed + 11)
+    rng = random_stream(seed, "hessian")
     xs = [x for x in _fresh(arguments) if x.requires_grad]
     fresh = iter(xs)
     args = [next(fresh) if x.requires_grad else x for x in arguments]
@@ -440,7 +441,7 @@ def check_module(module: Module, input_shape: Sequence[int], batch_sizes: Sequen
     """check_gradients on random inputs of shape (batch, *input_shape) for each batch size, plus
     batch independence: the output of sample i must not depend on the input of sample j ≠ i
     (a layer that mixes samples by design, like BatchNorm in training mode, fails this part)."""
-    rng = np.random.default_rng(seed)
+    rng = random_stream(seed, "inputs")
     report = GradientReport(settings={"input_shape": tuple(input_shape), "seed": seed})
     for batch in batch_sizes:
         x = rng.standard_normal((batch, *input_shape))
