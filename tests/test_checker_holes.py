@@ -59,3 +59,38 @@ def test_a_backward_writing_into_its_incoming_gradient_is_named(op):
     assert not report.passed and "modified its incoming gradient in place" in str(report)
     with pytest.raises(RuntimeError, match="modified its incoming gradient in place"):
         op.apply(x).sum().backward()
+
+
+class TanhFromSavedArray(tl.Function):
+    """tanh whose backward multiplies by a constant made from the saved output: right once,
+    wrong when differentiated again (the symmetric term -2y(1-y²) is dropped)."""
+
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * tl.Tensor(1 - self.y**2)
+
+
+def test_second_order_catches_a_backward_built_from_a_saved_array():
+    x = np.linspace(-1.0, 1.0, 4)
+    assert tl.testing.check_gradients(TanhFromSavedArray.apply, x).passed
+    report = tl.testing.check_gradients(TanhFromSavedArray.apply, x, second_order=True)
+    assert not report.passed and "second derivatives" in str(report)
+    with pytest.raises(tl.GradcheckError):
+        tl.gradgradcheck(TanhFromSavedArray.apply, tl.tensor(x, requires_grad=True))
+
+
+class TanhLayer(nn.Module):
+    def forward(self, x):
+        return TanhFromSavedArray.apply(x)
+
+
+def test_check_module_exposes_second_order_and_a_batch_mixing_layer_can_be_checked():
+    report = tl.testing.check_module(TanhLayer(), (3,), second_order=True)
+    assert not report.passed and "second derivatives" in str(report)
+    batch_norm = nn.BatchNorm1d(3)
+    assert not tl.testing.check_module(batch_norm, (3,), batch_sizes=(3,)).passed
+    report = tl.testing.check_module(batch_norm, (3,), batch_sizes=(3,), batch_independence=False)
+    assert report.passed, str(report)

@@ -168,8 +168,10 @@ def check_gradients(fn_or_module: Callable | Module, *inputs, params: bool = Tru
         inputs: the inputs, as Tensors or arrays; integer inputs (labels) are passed through.
         params: also check the module's parameters.
         localize: on failure, replay the graph and name the first op whose backward is wrong.
-        second_order: also check that the Hessian is symmetric (uᵀHv = vᵀHu) through
-            create_graph, which catches backward rules that are right but not differentiable.
+        second_order: also check second derivatives through create_graph: the Hessian is
+            symmetric (uᵀHv = vᵀHu), and the VJP's own derivative matches finite differences of
+            the VJP (as tl.gradgradcheck), which catches backward rules that are right but not
+            differentiable, e.g. built from a saved forward array.
         code_dtype: float64 (default) checks a float64 copy. float32 checks the float32 code
             itself against a float64 oracle: the analytic gradient comes from float32 arithmetic,
             the finite differences from float64, and the bound adds float32's rounding.
@@ -206,6 +208,7 @@ def check_gradients(fn_or_module: Callable | Module, *inputs, params: bool = Tru
             report.notes += vjp_linearity(run, arguments, seed)
             if second_order:
                 report.notes += hessian_symmetry(run, arguments, seed)
+                report.notes += vjp_derivative(run, arguments, seed)
         restore()
         if not report.passed:
             if localize:
@@ -408,6 +411,23 @@ def hessian_symmetry(
     return []
 
 
+def vjp_derivative(fn, arguments: Sequence[Tensor], seed: int = 0) -> list[str]:
+    """Differentiate the VJP itself (create_graph) and compare with finite differences of it,
+    as `tl.gradgradcheck` does. This catches a backward whose second derivative is wrong even
+    where the Hessian stays symmetric, e.g. `gy * Tensor(1 - y**2)` built from a saved array:
+    the term it drops is symmetric, but it is not zero."""
+    from ..gradcheck import gradgradcheck
+
+    try:
+        gradgradcheck(fn, _fresh(arguments), seed=seed)
+    except GradcheckError as error:
+        return ["second derivatives (the VJP differentiated with create_graph) are wrong: "
+                + str(error).removeprefix("gradcheck failed: ")]  # fmt: skip
+    except (RuntimeError, TypeError, ValueError) as error:
+        return [f"second derivatives: create_graph raised {type(error).__name__}: {error}"]
+    return []
+
+
 def first_wrong_op(fn, inputs: Sequence[Tensor], eps=1e-6, atol=1e-5, rtol=1e-3) -> str | None:
     """Replay fn's recorded graph in execution order and gradient-check each node on its own
     inputs; return a description of the first node whose backward is wrong."""
@@ -437,15 +457,22 @@ def first_wrong_op(fn, inputs: Sequence[Tensor], eps=1e-6, atol=1e-5, rtol=1e-3)
 
 
 def check_module(module: Module, input_shape: Sequence[int], batch_sizes: Sequence[int] = (1, 3),
-                 seed: int = 0, **tolerances) -> GradientReport:  # fmt: skip
+                 seed: int = 0, second_order: bool = False, batch_independence: bool = True,
+                 **options) -> GradientReport:  # fmt: skip
     """check_gradients on random inputs of shape (batch, *input_shape) for each batch size, plus
-    batch independence: the output of sample i must not depend on the input of sample j ≠ i
-    (a layer that mixes samples by design, like BatchNorm in training mode, fails this part)."""
+    batch independence: the output of sample i must not depend on the input of sample j ≠ i.
+
+    Args:
+        second_order: also check second derivatives (see `check_gradients`).
+        batch_independence: False for a layer that mixes the batch by design (BatchNorm in
+            training mode): its gradients are still checked, only that part is skipped.
+        options: passed to `check_gradients` (eps, atol, rtol, code_dtype, localize, params).
+    """
     rng = random_stream(seed, "inputs")
     report = GradientReport(settings={"input_shape": tuple(input_shape), "seed": seed})
     for batch in batch_sizes:
         x = rng.standard_normal((batch, *input_shape))
-        part = check_gradients(module, x, seed=seed, **tolerances)
+        part = check_gradients(module, x, seed=seed, second_order=second_order, **options)
         report.checks += [
             TensorCheck(f"batch {batch}: {c.name}", c.comparison) for c in part.checks
         ]
@@ -454,7 +481,7 @@ def check_module(module: Module, input_shape: Sequence[int], batch_sizes: Sequen
         report.reproduction = report.reproduction or part.reproduction
         report.warnings += part.warnings
         report.settings.update(part.settings)
-        if batch > 1:
+        if batch > 1 and batch_independence:
             report.notes += _batch_mixing(module, x)
     report.notes += _modes(module, rng.standard_normal((max(batch_sizes), *input_shape)))
     return report
