@@ -94,3 +94,51 @@ def test_check_module_exposes_second_order_and_a_batch_mixing_layer_can_be_check
     assert not tl.testing.check_module(batch_norm, (3,), batch_sizes=(3,)).passed
     report = tl.testing.check_module(batch_norm, (3,), batch_sizes=(3,), batch_independence=False)
     assert report.passed, str(report)
+
+
+class SlightlyWrongSquare(tl.Function):
+    """y = x², with a gradient off by a factor 1.001: only the error model sees it."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * 2.002 * x
+
+
+def test_a_bug_only_the_error_model_sees_is_localized_and_reproducible():
+    report = tl.testing.check_gradients(
+        lambda t: SlightlyWrongSquare.apply(t.sin()).sum(), np.linspace(0.5, 1.5, 4)
+    )
+    assert not report.passed
+    assert report.culprit and report.culprit.startswith("SlightlyWrongSquare")
+    direct = tl.testing.check_gradients(SlightlyWrongSquare.apply, np.linspace(0.5, 1.5, 4))
+    assert "from tests.test_checker_holes import SlightlyWrongSquare" in direct.reproduction
+    assert "target = SlightlyWrongSquare.apply" in direct.reproduction
+    assert not tl.testing.check_gradients(SlightlyWrongSquare, np.ones(3)).passed  # the class
+
+
+class NaNGradient(tl.Function):
+    def forward(self, x):
+        return x * 1.0
+
+    def backward(self, gy):
+        return gy * tl.Tensor(np.full(gy.shape, np.nan))
+
+
+def test_a_report_with_nan_in_a_2d_gradient_prints_and_raises_cleanly():
+    report = tl.testing.check_gradients(NaNGradient.apply, np.ones((3, 4)))
+    text = str(report)
+    assert "FAIL" in text and "!" in report["input 0"].heat_map()
+    assert report["input 0"].failing.shape == (3, 4) and report["input 0"].failing.all()
+    with pytest.raises(tl.GradcheckError):
+        report.raise_if_failed()
+
+
+def test_relative_error_stays_meaningful_near_zero():
+    report = tl.testing.check_gradients(
+        lambda t: t * tl.tensor(np.array([1.0, 0.0])) + 1e-200 * t * t, np.array([1.0, 1e-300])
+    )
+    for check in report.checks:
+        assert check.comparison.max_rel_error <= 2

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..autograd import grad, no_grad
+from ..autograd import Function, grad, no_grad
 from ..gradcheck import (
     Comparison,
     GradcheckError,
@@ -51,16 +52,31 @@ class TensorCheck:
     def passed(self) -> bool:
         return self.comparison.passed
 
+    @property
+    def failing(self) -> np.ndarray:
+        """Boolean mask, of the gradient's shape, of the elements that fail."""
+        return self.comparison.failing
+
+    @property
+    def kinks(self) -> np.ndarray:
+        """Boolean mask of the elements at a kink (reported, not judged; all False with fixed
+        tolerances)."""
+        kinks = getattr(self.comparison, "kinks", None)
+        return np.zeros(self.failing.shape, bool) if kinks is None else kinks
+
     def heat_map(self, width: int = 40) -> str:
-        """A character picture of |analytic − numeric| for a 2-D gradient ('@' = worst)."""
+        """A character picture of |analytic − numeric| for a 2-D gradient ('@' = worst; NaN and
+        infinite errors show as '!')."""
         errors = self.comparison.errors
-        if errors.ndim != 2:
+        if errors.ndim != 2 or not errors.size:
             return ""
         errors = errors[:20, :width]
-        scale = np.log10(np.maximum(errors, 1e-16))
+        finite = np.isfinite(errors)
+        scale = np.log10(np.maximum(np.where(finite, errors, 0.0), 1e-16))
         low, high = scale.min(), max(scale.max(), scale.min() + 1e-9)
         levels = np.round((scale - low) / (high - low) * (len(HEAT) - 1)).astype(int)
-        rows = ["".join(HEAT[k] for k in row) for row in levels]
+        rows = ["".join(HEAT[k] if ok else "!" for k, ok in zip(row, oks))
+                for row, oks in zip(levels, finite)]  # fmt: skip
         return "\n".join(f"      |{row}|" for row in rows)
 
     def __str__(self) -> str:
@@ -185,6 +201,8 @@ def check_gradients(fn_or_module: Callable | Module, *inputs, params: bool = Tru
         A GradientReport (call .raise_if_failed() in tests). On failure, str(report) ends with a
         ready-to-paste reproduction.
     """
+    if isinstance(fn_or_module, type) and issubclass(fn_or_module, Function):
+        fn_or_module = fn_or_module.apply  # a Function subclass: check its op
     fixed = atol is not None or rtol is not None
     code_dtype = np.dtype(code_dtype)
     with replayed_random_numbers() as replay:
@@ -212,7 +230,7 @@ def check_gradients(fn_or_module: Callable | Module, *inputs, params: bool = Tru
         restore()
         if not report.passed:
             if localize:
-                report.culprit = first_wrong_op(run, arguments)
+                report.culprit = first_wrong_op(run, arguments, seed)
             report.reproduction = reproduction(fn_or_module, inputs, seed, code_dtype)
     return report
 
@@ -319,6 +337,9 @@ def reproduction(fn_or_module, inputs, seed: int, code_dtype) -> str:
     """A snippet that re-runs this check: the target imported by name, the inputs inline."""
     target = type(fn_or_module) if isinstance(fn_or_module, Module) else fn_or_module
     module, name = getattr(target, "__module__", "?"), getattr(target, "__qualname__", "?")
+    if inspect.ismethod(target) and isinstance(target.__self__, type):  # MyOp.apply
+        owner = target.__self__
+        module, name = owner.__module__, f"{owner.__qualname__}.{target.__name__}"
     build = f"{name}()" if isinstance(fn_or_module, Module) else name
     arrays = []
     for x in inputs:
@@ -428,11 +449,10 @@ def vjp_derivative(fn, arguments: Sequence[Tensor], seed: int = 0) -> list[str]:
     return []
 
 
-def first_wrong_op(fn, inputs: Sequence[Tensor], eps=1e-6, atol=1e-5, rtol=1e-3) -> str | None:
-    """Replay fn's recorded graph in execution order and gradient-check each node on its own
-    inputs; return a description of the first node whose backward is wrong."""
-    from ..gradcheck import gradcheck
-
+def first_wrong_op(fn, inputs: Sequence[Tensor], seed: int = 0) -> str | None:
+    """Replay fn's recorded graph in execution order and check each node's backward on its own
+    inputs with the error model (so a bug only the error model sees is still localized); return
+    a description of the first node whose backward is wrong."""
     leaves = [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in inputs]
     outputs = _outputs(fn, leaves)
     nodes, seen, stack = [], set(), [y.creator for y in outputs]
@@ -444,15 +464,30 @@ def first_wrong_op(fn, inputs: Sequence[Tensor], eps=1e-6, atol=1e-5, rtol=1e-3)
         nodes.append(node)
         stack.extend(x.creator for x in node.inputs)
     for node in sorted(nodes, key=lambda n: n.seq):
-        op = type(node)
-        args = [Tensor(x.data.copy(), requires_grad=needed)
+        args = [Tensor(x.data.astype(np.float64) if x.dtype.kind == "f" else x.data.copy(),
+                       requires_grad=needed)
                 for x, needed in zip(node.inputs, node.needs_input_grad)]  # fmt: skip
-        try:
-            gradcheck(lambda *a, op=op, node=node: op.apply(*a, **node.params), args,
-                      eps, atol, rtol, seed=node.seq)  # fmt: skip
-        except GradcheckError as error:
-            detail = str(error).removeprefix("gradcheck failed: ")
-            return f"{op.__name__} (tape position {node.seq}): {detail}"
+        problem = _node_problem(type(node), node.params, args, seed)
+        if problem:
+            return f"{type(node).__name__} (tape position {node.seq}): {problem}"
+    return None
+
+
+def _node_problem(op, params: dict, args: list[Tensor], seed: int) -> str | None:
+    def replay(*a):
+        return op.apply(*a, **params)
+
+    try:
+        upstream = _upstream(replay, args, seed)
+        analytic = _analytic(replay, args, upstream)
+    except (RuntimeError, TypeError, ValueError) as error:
+        return f"backward raised {type(error).__name__}: {error}"
+    for i, x in enumerate(args):
+        if x.requires_grad:
+            comparison = richardson(replay, args, i, upstream, analytic[i])
+            if not comparison.passed:
+                worst = comparison.worst_elements(1)[0]
+                return f"gradient of input {i}, element {worst}: {comparison.describe_element(worst)}"
     return None
 
 
