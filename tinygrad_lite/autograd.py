@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .backend import check_same_device, get_array_module, read_only
+from .backend import check_same_device, get_array_module, nudge_one_ulp, read_only
 from .tensor import Tensor, share_memory_state
 
 _sequence = itertools.count()
@@ -28,6 +28,9 @@ class _ThreadState(threading.local):
     tracing a backward) must not switch recording off (or print) for a thread that trains."""
 
     grad_enabled = True
+    # A NumPy Generator while tl.testing estimates rounding errors: every op's float result is
+    # moved one unit in the last place, up or down at random (Monte Carlo arithmetic).
+    rounding_noise = None
 
     def __init__(self):
         # Called as hook(function, gradient of its output, gradients of its inputs) for every
@@ -67,6 +70,18 @@ class set_grad_enabled(contextlib.ContextDecorator):
 
     def __exit__(self, *exc):
         _state.grad_enabled = self.previous.pop()
+
+
+@contextlib.contextmanager
+def rounding_noise(rng):
+    """Inside the block (this thread only), perturb every op's float result by one unit in the
+    last place at random: rerunning a computation so shows how far rounding can move its result
+    (tl.testing uses it to tell float32 rounding from a wrong gradient)."""
+    previous, _state.rounding_noise = _state.rounding_noise, rng
+    try:
+        yield
+    finally:
+        _state.rounding_noise = previous
 
 
 class no_grad(set_grad_enabled):
@@ -113,7 +128,10 @@ class Function:
         fn = cls()
         fn.xp = get_array_module(*arrays)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            y = Tensor(fn.forward(*arrays, **params))  # NOTE: inf and NaN are results, as in torch
+            out = fn.forward(*arrays, **params)  # NOTE: inf and NaN are results, as in torch
+        if _state.rounding_noise is not None:
+            out = nudge_one_ulp(out, _state.rounding_noise)
+        y = Tensor(out)
         share_memory_state(y, inputs)  # a view (reshape, slice, transpose) shares the version
         if _state.grad_enabled and any(x._requires_grad for x in inputs):
             y._requires_grad = True

@@ -92,6 +92,16 @@ def read_only(array):
     return view
 
 
+def nudge_one_ulp(array, rng):
+    """A float array with each element moved to a neighbouring representable value, up or down
+    at random (`rng`: a NumPy Generator); other arrays unchanged."""
+    if array.dtype.kind != "f":
+        return array
+    xp = get_array_module(array)
+    up = xp.asarray(rng.random(array.shape) < 0.5)
+    return xp.nextafter(array, xp.where(up, xp.inf, -xp.inf).astype(array.dtype))
+
+
 def scatter_add(xp, target, index, values) -> None:
     """target[index] += values, repeated indices accumulating (plain `+=` keeps only one)."""
     if xp is np:

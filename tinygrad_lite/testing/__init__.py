@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..autograd import Function, grad, no_grad
+from ..autograd import Function, grad, no_grad, rounding_noise
+from ..backend import nudge_one_ulp
 from ..gradcheck import (
     Comparison,
     GradcheckError,
@@ -284,20 +285,43 @@ def _modelled(fn_or_module, inputs, params, run, arguments, upstream, code_dtype
         restore()
         code_arguments = [Tensor(x.data.astype(code_dtype), requires_grad=x.requires_grad)
                           if x.dtype.kind == "f" else x for x in code_arguments]  # fmt: skip
-        analytic = _analytic(replay(run_code), code_arguments,
-                             [u.astype(code_dtype) for u in upstream])  # fmt: skip
+        code_upstream = [u.astype(code_dtype) for u in upstream]
+        analytic = _analytic(replay(run_code), code_arguments, code_upstream)
         code_epsilon = float(np.finfo(code_dtype).eps)
+        spread = _rounding_spread(replay(run_code), code_arguments, code_upstream, analytic)
     results = []
     for i, x in enumerate(arguments):
         if not x.requires_grad:
             continue
         g = analytic[i].astype(np.float64)
         scale = FLOAT32_ALLOWANCE * (np.abs(g) + np.abs(g).max(initial=0.0))
+        if code_epsilon:
+            scale = scale + SPREAD_SAFETY * spread[i] / code_epsilon
         results.append((i, richardson(run, arguments, i, upstream, g, code_epsilon, scale)))
     return results
 
 
 FLOAT32_ALLOWANCE = 64.0  # rounding of a float32 backward, in ε₃₂ · (|g| + max |g|)
+SPREAD_SAFETY = 16.0  # times the spread of the gradient under one-ulp nudges of the inputs
+
+
+def _rounding_spread(fn, arguments, upstream, analytic, samples: int = 6):
+    """Per element, how far the low-precision gradient moves when every op's result (forward
+    and backward) and every float argument is moved by one unit in the last place at random.
+    NOTE: a gradient that sums terms of both signs (Σ gy·x² for Swish's β, a saturated softmax's
+    backward) rounds like ε·Σ|terms|, far above ε·|result|; this Monte Carlo arithmetic exposes
+    that, so cancellation is not mistaken for a wrong gradient."""
+    rng = random_stream(0, "rounding spread")
+    spread = [None if g is None else np.zeros(g.shape) for g in analytic]
+    for _ in range(samples):
+        nudged = [Tensor(nudge_one_ulp(x.data, rng), requires_grad=x.requires_grad)
+                  for x in arguments]  # fmt: skip
+        with rounding_noise(rng):
+            gradients = _analytic(fn, nudged, upstream)
+        for k, g in enumerate(gradients):
+            if g is not None:
+                spread[k] = np.maximum(spread[k], np.abs(g.astype(np.float64) - analytic[k]))
+    return spread
 
 
 def _kink_warnings(checks) -> list[str]:
