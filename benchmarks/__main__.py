@@ -69,6 +69,10 @@ def main(argv=None) -> int:
             runs = cnn.contenders(batch, args.threads)
             results.append(harness.compare(f"cnn step, batch {batch}", runs, repeats=repeats))
     if "peers" in args.suites:
+        if peers.missing():
+            print(f"note: peer engines not installed: {', '.join(peers.missing())}; their rows "
+                  'are left out (pip install -e ".[bench]" installs them)',
+                  file=sys.stderr)  # fmt: skip
         for batch in (8,) if args.quick else (32, 128, 512):
             runs = {"tinygrad_lite": mlp.tinygrad_step(batch), "numpy": mlp.numpy_step(batch),
                     **peers.contenders(batch)}  # fmt: skip

@@ -112,3 +112,10 @@ def contenders(batch: int) -> dict:
         except ImportError:
             continue
     return runs
+
+
+def missing() -> list[str]:
+    """The peer engines that are not installed, so the report can say why their rows are empty."""
+    import importlib.util
+
+    return [name for name in ENGINES if importlib.util.find_spec(name) is None]

@@ -39,9 +39,10 @@ def is_cuda(array) -> bool:
     return get_array_module(array) is not np
 
 
+# NOTE: the same words as the README's "On a GPU" section
 CUDA_INSTALL_HINT = (
-    'install CuPy for your CUDA version: pip install "tinygrad_lite[cuda12]" or '
-    '"tinygrad_lite[cuda13]"'
+    'install CuPy for your CUDA version: in the tinygrad_lite checkout, pip install -e ".[cuda13]" '
+    '(CUDA 13) or pip install -e ".[cuda12]" (CUDA 12)'
 )
 
 

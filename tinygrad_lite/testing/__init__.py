@@ -37,7 +37,7 @@ from ..gradcheck import (
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor
 from .error_model import richardson
-from .parity import ParityReport, check_parity
+from .parity import GPUNotAvailable, ParityReport, check_parity
 
 HEAT = " .:-=+*#%@"  # error magnitude, low to high (log scale)
 

@@ -65,6 +65,11 @@ def _compare(report: ParityReport, name: str, cpu: np.ndarray, gpu: np.ndarray, 
     report.lines.append(f"  {status} {name} {cpu.shape}: {detail}")
 
 
+class GPUNotAvailable(unittest.SkipTest):
+    """check_parity found no usable GPU. A script catches it by this name
+    (`except tl.testing.GPUNotAvailable:`); pytest and unittest report it as a skip."""
+
+
 def check_parity(fn: Callable, inputs: Sequence, *, rtol: float | None = None,
                  atol: float | None = None, seed: int = 0) -> ParityReport:  # fmt: skip
     """Run `fn` on CPU tensors and on GPU copies of them, forward and backward, and compare.
@@ -75,10 +80,12 @@ def check_parity(fn: Callable, inputs: Sequence, *, rtol: float | None = None,
         rtol, atol: default 1e-10/1e-12 in float64 and 1e-5/1e-6 in float32.
         seed: for the random upstream gradient.
 
-    Raises unittest.SkipTest (a skip under pytest and unittest) when no GPU is usable.
+    Raises:
+        GPUNotAvailable: no usable GPU (CuPy missing, or no device). It subclasses
+            unittest.SkipTest, so under pytest or unittest the calling test is skipped.
     """
     if not is_available():
-        raise unittest.SkipTest("check_parity needs CuPy and an NVIDIA GPU")
+        raise GPUNotAvailable("check_parity needs CuPy and an NVIDIA GPU")
     arrays = [np.asarray(x.numpy() if isinstance(x, Tensor) else x) for x in inputs]
     report = ParityReport()
     results = {}
