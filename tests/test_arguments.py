@@ -85,3 +85,8 @@ def test_bool_of_a_tensor_with_several_elements_is_ambiguous():
     with pytest.raises(ValueError, match="ambiguous"):
         bool(tl.ones(3))
     assert bool(tl.ones(1)) and not bool(tl.zeros(()))
+
+
+def test_cross_entropy_with_float_labels_says_integers_are_expected():
+    with pytest.raises(ValueError, match="class labels must be integers"):
+        nn.functional.cross_entropy(tl.randn(2, 3), np.array([0.0, 1.0]))

@@ -141,3 +141,31 @@ def test_synthetic_sets():
     np.testing.assert_array_equal(y[:, 0], x.sum(axis=1) >= 0.5)
     x, y = data.two_blobs(200)
     assert x.shape == (200, 2) and set(y.ravel()) == {0.0, 1.0}
+
+
+def test_load_mnist_refuses_an_unknown_split(tmp_path):
+    with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'validation'"):
+        data.load_mnist(tmp_path, split="validation")
+
+
+def test_a_truncated_mnist_gz_names_the_file(tmp_path):
+    import gzip
+
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(b"\x00\x00\x08\x03" + b"\x00" * 100)[:-12])
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz is a damaged or truncated"):
+        data.read_idx(path)
+
+
+def test_image_folder_refuses_empty_classes_and_names_broken_images(tmp_path):
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / "cat" / "a.png")
+    with pytest.raises(ValueError, match="dog holds no images"):
+        data.load_image_folder(tmp_path, size=4)
+    (tmp_path / "dog" / "b.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="cannot read image .*b.png"):
+        data.load_image_folder(tmp_path, size=4)

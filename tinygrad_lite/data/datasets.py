@@ -7,6 +7,7 @@ No network is used. The default real data set is scikit-learn's bundled handwrit
 from __future__ import annotations
 
 import gzip
+import zlib
 import os
 from pathlib import Path
 
@@ -58,12 +59,16 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     big-endian uint32; the values follow.
 
     Raises:
-        ValueError: bad magic number, unknown type code, or a size that does not match the header.
+        ValueError: bad magic number, unknown type code, a size that does not match the header,
+            or a damaged gzip file; the message names the file.
     """
     path = Path(path)
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":  # gzip's magic number
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as error:
+            raise ValueError(f"read_idx: {path} is a damaged or truncated gzip file ({error})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"read_idx: {path} is not an IDX file (bad magic number {raw[:4].hex()})")
     type_code, ndim = raw[2], raw[3]
@@ -90,7 +95,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 def load_mnist(directory: str | os.PathLike, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """MNIST from the standard IDX files in `directory` (train-images-idx3-ubyte[.gz] etc.): images
     as float32 (N, 1, 28, 28) in [0, 1] and int64 labels."""
-    prefix = {"train": "train", "test": "t10k"}[split]
+    prefixes = {"train": "train", "test": "t10k"}
+    if split not in prefixes:
+        raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
+    prefix = prefixes[split]
     directory = Path(directory)
 
     def find(name):
@@ -130,14 +138,22 @@ def load_image_folder(root: str | os.PathLike, size: int = 224, mean=(0.485, 0.4
         raise ValueError(f"load_image_folder: {root} has no class subfolders")
     images, labels = [], []
     for label, name in enumerate(classes):
-        for file in sorted((root / name).iterdir()):
-            if file.suffix.lower() in IMAGE_SUFFIXES:
+        files = [f for f in sorted((root / name).iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+        if not files:  # NOTE: as PyTorch's ImageFolder: an empty class would never be predicted
+            raise ValueError(
+                f"load_image_folder: class folder {root / name} holds no images "
+                f"({', '.join(sorted(IMAGE_SUFFIXES))}); remove it or add images"
+            )
+        for file in files:
+            try:
                 with Image.open(file) as image:
-                    pixels = np.asarray(image.convert("RGB").resize((size, size)), dtype=np.float32)
-                images.append(pixels.transpose(2, 0, 1) / 255.0)
-                labels.append(label)
-    if not images:
-        raise ValueError(f"load_image_folder: no images ({sorted(IMAGE_SUFFIXES)}) under {root}")
+                    rgb = image.convert("RGB").resize((size, size))
+            except Exception as error:  # NOTE: Pillow raises many kinds for a broken file
+                raise ValueError(
+                    f"load_image_folder: cannot read image {file}: {type(error).__name__}: {error}"
+                ) from None
+            images.append(np.asarray(rgb, dtype=np.float32).transpose(2, 0, 1) / 255.0)
+            labels.append(label)
     mean = np.asarray(mean, dtype=np.float32).reshape(3, 1, 1)
     std = np.asarray(std, dtype=np.float32).reshape(3, 1, 1)
     return (np.stack(images) - mean) / std, np.array(labels, dtype=np.int64), classes

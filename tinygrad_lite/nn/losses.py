@@ -114,7 +114,9 @@ def cross_entropy(
     if target.dtype.kind == "f":
         if target.shape != input.shape:
             raise ValueError(
-                f"cross_entropy: probability targets {target.shape} must match logits {input.shape}"
+                f"cross_entropy: probability targets {target.shape} must match logits "
+                f"{input.shape}; class labels must be integers (e.g. labels.astype(np.int64)), "
+                f"got {target.dtype}"
             )
         target = _class_axis_last(target)
     else:
