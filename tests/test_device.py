@@ -41,7 +41,7 @@ def test_asking_for_cuda_without_cupy_says_what_to_install(no_cupy):
         lambda: tl.Tensor([1.0], device="cuda"),
     ]
     for move in moves:
-        with pytest.raises(RuntimeError, match=r'pip install "tinygrad_lite\[cuda12\]"'):
+        with pytest.raises(RuntimeError, match=r'pip install -e "\.\[cuda13\]"'):
             move()
 
 
