@@ -57,7 +57,9 @@ def _load(target: str):
         raise CommandError(f"gradcheck: cannot import module {module_name!r}: {error}") from None
     for part in name.split("."):
         if not hasattr(obj, part):
-            raise CommandError(f"gradcheck: {module_name!r} has no {name!r} (no attribute {part!r})")
+            raise CommandError(
+                f"gradcheck: {module_name!r} has no {name!r} (no attribute {part!r})"
+            )
         obj = getattr(obj, part)
     return obj
 

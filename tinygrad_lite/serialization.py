@@ -216,7 +216,9 @@ def _read_member(archive: zipfile.ZipFile, name: str) -> np.ndarray:
         return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
     except ValueError as error:
         if "pickle" in str(error).lower():
-            raise CheckpointError(f"'{name}' holds pickled objects, which are never loaded") from None
+            raise CheckpointError(
+                f"'{name}' holds pickled objects, which are never loaded"
+            ) from None
         raise
 
 
@@ -245,6 +247,8 @@ def _lists_restored(node):
     if node and any(key.startswith(LIST_INDEX) for key in node):
         indices = [f"{LIST_INDEX}{i}" for i in range(len(node))]
         if sorted(node) != sorted(indices):
-            raise CheckpointError(f"list entries {sorted(node)} are not {indices[0]}..{indices[-1]}")
+            raise CheckpointError(
+                f"list entries {sorted(node)} are not {indices[0]}..{indices[-1]}"
+            )
         return [node[index] for index in indices]
     return node

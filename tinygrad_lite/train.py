@@ -6,9 +6,9 @@ examples also write out by hand; `fit` adds bookkeeping around it, nothing hidde
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-import warnings
 from pathlib import Path
 
 import numpy as np

@@ -70,7 +70,9 @@ def test_bce_corners_match_pytorch():
     for dtype, torch_dtype in ((np.float32, torch.float32), (np.float64, torch.float64)):
         for p, t in CORNERS:
             x = torch.tensor([p], dtype=torch_dtype, requires_grad=True)
-            expected = torch.nn.functional.binary_cross_entropy(x, torch.tensor([t], dtype=torch_dtype))
+            expected = torch.nn.functional.binary_cross_entropy(
+                x, torch.tensor([t], dtype=torch_dtype)
+            )
             expected.backward()
             loss, grad = _bce_gradient(p, t, dtype)
             assert loss == pytest.approx(expected.item())

@@ -7,8 +7,8 @@ No network is used. The default real data set is scikit-learn's bundled handwrit
 from __future__ import annotations
 
 import gzip
-import zlib
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +68,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         try:
             raw = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error) as error:
-            raise ValueError(f"read_idx: {path} is a damaged or truncated gzip file ({error})") from None
+            raise ValueError(
+                f"read_idx: {path} is a damaged or truncated gzip file ({error})"
+            ) from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"read_idx: {path} is not an IDX file (bad magic number {raw[:4].hex()})")
     type_code, ndim = raw[2], raw[3]

@@ -511,7 +511,9 @@ def _node_problem(op, params: dict, args: list[Tensor], seed: int) -> str | None
             comparison = richardson(replay, args, i, upstream, analytic[i])
             if not comparison.passed:
                 worst = comparison.worst_elements(1)[0]
-                return f"gradient of input {i}, element {worst}: {comparison.describe_element(worst)}"
+                return (
+                    f"gradient of input {i}, element {worst}: {comparison.describe_element(worst)}"
+                )
     return None
 
 
