@@ -90,7 +90,12 @@ def _promotion_tier(x: Any) -> int:
     return 2 if np.ndim(x.data if isinstance(x, Tensor) else x) else 1
 
 
+_NUMBER_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: DEFAULT_FLOAT}
+
+
 def _dtype_of(x: Any) -> np.dtype:
+    if type(x) in _NUMBER_DTYPES:  # NOTE: the common case first, without building an array
+        return _NUMBER_DTYPES[type(x)]
     if isinstance(x, (Tensor, np.ndarray, np.generic)):
         return x.dtype
     if hasattr(x, "__cuda_array_interface__"):
@@ -109,10 +114,10 @@ def result_dtype(a: Any, b: Any) -> np.dtype:
     >>> result_dtype(Tensor(np.ones(2, np.int64)), 2.5)
     dtype('float32')
     """
-    (tier_a, dtype_a), (tier_b, dtype_b) = (
-        (_promotion_tier(a), _dtype_of(a)),
-        (_promotion_tier(b), _dtype_of(b)),
-    )
+    dtype_a, dtype_b = _dtype_of(a), _dtype_of(b)
+    if dtype_a == dtype_b:  # whatever the tiers
+        return dtype_a
+    tier_a, tier_b = _promotion_tier(a), _promotion_tier(b)
     if tier_a == tier_b:
         return np.result_type(dtype_a, dtype_b)
     (_, high), (low_tier, low) = sorted([(tier_a, dtype_a), (tier_b, dtype_b)], reverse=True)
