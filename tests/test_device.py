@@ -80,4 +80,3 @@ def test_module_to_casts_parameters_buffers_and_grads_in_place():
 
 def test_fused_kernels_never_take_numpy_arrays():
     assert not fused.supported(np.ones(3))
-    assert not fused.for_backward(np.ones(3))

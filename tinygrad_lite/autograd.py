@@ -56,6 +56,12 @@ def is_grad_enabled() -> bool:
     return _state.grad_enabled
 
 
+def would_record(*values) -> bool:
+    """True when an op on these values would be recorded: grad mode is on and one of them is
+    a Tensor that requires grad (Tensor's in-place updates ask this before changing data)."""
+    return _state.grad_enabled and any(getattr(v, "requires_grad", False) for v in values)
+
+
 class set_grad_enabled(contextlib.ContextDecorator):
     """Turn recording on or off inside a `with` block (or a decorated function), for the
     current thread only, as in PyTorch."""
@@ -108,6 +114,11 @@ class Function:
 
     xp = None
     once_differentiable = False  # True: backward is not differentiable; create_graph refuses it
+    # Optional fast path, `backward_untracked(gy_array) -> array or tuple of arrays (or None)`:
+    # the same rule as `backward` on plain arrays (or in a CUDA kernel), which the engine runs
+    # instead of `backward` when no graph is being recorded (no create_graph), so that the
+    # gradient of a layer costs no recorded nodes. `backward` stays the differentiable rule.
+    backward_untracked = None
     inputs: tuple[Tensor, ...] | None = None
     needs_input_grad: tuple[bool, ...] = ()
 
@@ -189,7 +200,12 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
     try:
         # NOTE: gy may be shared (Add hands one gradient to both inputs), so backward gets it
         # read-only: a backward that writes into it raises here instead of corrupting others
-        gxs = fn.backward(gy if gy.requires_grad else Tensor(read_only(gy.data)))
+        if fn.backward_untracked is not None and not _state.grad_enabled:
+            gxs = fn.backward_untracked(read_only(gy.data))
+            gxs = gxs if isinstance(gxs, tuple) else (gxs,)
+            gxs = tuple(None if g is None else Tensor(g) for g in gxs)
+        else:
+            gxs = fn.backward(gy if gy.requires_grad else Tensor(read_only(gy.data)))
     except ValueError as error:
         if "read-only" not in str(error):
             raise

@@ -309,9 +309,7 @@ class Tensor:
 
     # ---- in-place updates (refused when they would corrupt a gradient) ----------------------
     def _update_in_place(self, other, statement: str, update) -> Tensor:
-        if autograd.is_grad_enabled() and (
-            self._requires_grad or getattr(other, "requires_grad", False)
-        ):
+        if autograd.would_record(self, other):
             raise RuntimeError(
                 f"{statement}: in-place change involving a tensor that requires grad, whose "
                 "gradient would be lost; compute a new tensor instead (x = x + y), or wrap the "
@@ -328,10 +326,7 @@ class Tensor:
         where that would differ from PyTorch: on a leaf that requires grad (its .grad would go
         to a copy), on a tensor sharing memory with another (a view or detach() of it would
         keep the old values), or when the result has another shape or dtype."""
-        if not (
-            autograd.is_grad_enabled()
-            and (self._requires_grad or getattr(other, "requires_grad", False))
-        ):
+        if not autograd.would_record(self, other):
             return self._update_in_place(other, statement, update)
         if self.is_leaf and self._requires_grad:
             return self._update_in_place(other, statement, update)  # raises, saying why

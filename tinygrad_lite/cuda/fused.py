@@ -1,16 +1,15 @@
 """Python launchers for our CUDA kernels: allocate outputs, pack scalars, pick a grid, launch.
 
 The ops call `supported(...)` first: a kernel runs only for C-contiguous-able float32/float64
-CuPy arrays. In a backward, `for_backward(...)` also requires that the backward is not being
-recorded (create_graph=True), since a kernel's result has no graph; otherwise the op's composed
-path runs, on either device.
+CuPy arrays. Kernels are launched only from an op's `forward` and from its `backward_untracked`,
+which the engine runs only when no graph is being recorded; the launchers know nothing of grad
+mode.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import is_grad_enabled
 from ..backend import is_cuda
 from .kernels import ACTIVATIONS, C_TYPES, function
 
@@ -20,10 +19,6 @@ NULL = np.uint64(0)  # a null pointer argument, for optional arrays a kernel doe
 
 def supported(*arrays) -> bool:
     return all(is_cuda(a) and a.dtype in C_TYPES for a in arrays)
-
-
-def for_backward(*arrays) -> bool:
-    return not is_grad_enabled() and supported(*arrays)
 
 
 def _launch(file: str, template: str, dtype, work: int, args, shared_per_thread: int = 0):

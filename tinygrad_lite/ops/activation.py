@@ -1,8 +1,10 @@
 """Activations: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax, gelu, softplus.
 
 Each forward is written to stay finite for |x| = 1000, and each backward reuses the output where
-the derivative is a function of it (sigmoid, tanh, softmax). On the GPU, relu, leaky_relu,
-sigmoid, tanh and gelu run our fused kernels (kernels/activation.cu), one pass each way.
+the derivative is a function of it (sigmoid, tanh, softmax). relu, leaky_relu, sigmoid, tanh and
+gelu also have `backward_untracked`: the same rule on plain arrays, which the engine runs when no
+graph is recorded; on the GPU it, and the forward, run our fused kernels (kernels/activation.cu),
+one pass each way. `backward` is always the differentiable rule, for create_graph.
 Derivations: docs/derivations/activation.md
 """
 
@@ -30,10 +32,13 @@ class ReLU(Function):
         return self.xp.maximum(x, 0)
 
     def backward(self, gy):
+        return gy * Tensor((self.inputs[0].data > 0).astype(gy.dtype))
+
+    def backward_untracked(self, gy):
         x = self.inputs[0].data
-        if fused.for_backward(gy.data):
-            return Tensor(fused.activation_backward("relu", gy.data, x=x))
-        return gy * Tensor((x > 0).astype(gy.dtype))
+        if fused.supported(gy):
+            return fused.activation_backward("relu", gy, x=x)
+        return gy * (x > 0)
 
 
 class LeakyReLU(Function):
@@ -49,10 +54,17 @@ class LeakyReLU(Function):
         return x * self.xp.where(x > 0, 1, slope).astype(x.dtype)
 
     def backward(self, gy):
-        x = self.inputs[0].data
-        if fused.for_backward(gy.data):
-            return Tensor(fused.activation_backward("leaky_relu", gy.data, x=x, slope=self.slope))
-        return gy * Tensor(self.xp.where(x > 0, 1, self.slope).astype(gy.dtype))
+        return gy * Tensor(self._slopes(gy.dtype))
+
+    def backward_untracked(self, gy):
+        if fused.supported(gy):
+            return fused.activation_backward(
+                "leaky_relu", gy, x=self.inputs[0].data, slope=self.slope
+            )
+        return gy * self._slopes(gy.dtype)
+
+    def _slopes(self, dtype):
+        return self.xp.where(self.inputs[0].data > 0, 1, self.slope).astype(dtype)
 
 
 class Sigmoid(Function):
@@ -70,8 +82,12 @@ class Sigmoid(Function):
 
     def backward(self, gy):
         y = self.output()
-        if fused.for_backward(gy.data):
-            return Tensor(fused.activation_backward("sigmoid", gy.data, y=y.data))
+        return gy * y * (1 - y)
+
+    def backward_untracked(self, gy):
+        y = self.output().data
+        if fused.supported(gy):
+            return fused.activation_backward("sigmoid", gy, y=y)
         return gy * y * (1 - y)
 
 
@@ -88,8 +104,12 @@ class Tanh(Function):
 
     def backward(self, gy):
         y = self.output()
-        if fused.for_backward(gy.data):
-            return Tensor(fused.activation_backward("tanh", gy.data, y=y.data))
+        return gy * (1 - y * y)
+
+    def backward_untracked(self, gy):
+        y = self.output().data
+        if fused.supported(gy):
+            return fused.activation_backward("tanh", gy, y=y)
         return gy * (1 - y * y)
 
 
@@ -151,9 +171,15 @@ class GELU(Function):
 
     def backward(self, gy):
         x = self.inputs[0]
-        if fused.for_backward(gy.data):
-            return Tensor(fused.activation_backward("gelu", gy.data, x=x.data))
         return gy * (normal_cdf(x) + x * normal_pdf(x))
+
+    def backward_untracked(self, gy):
+        x = self.inputs[0].data
+        if fused.supported(gy):
+            return fused.activation_backward("gelu", gy, x=x)
+        cdf = (1 + erf(self.xp, x / math.sqrt(2))) / 2
+        pdf = self.xp.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+        return gy * (cdf + x * pdf).astype(gy.dtype)
 
 
 class Softplus(Function):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..tensor import Tensor, as_tensor
 from .shape import broadcast_shape, broadcast_to, squeeze, transpose, unsqueeze
 
@@ -79,15 +79,18 @@ class Affine(Function):
     def backward(self, gy):
         x, weight = self.inputs[:2]
         needs = self.needs_input_grad
-        if is_grad_enabled():  # create_graph: the gradient must be recorded to be differentiated
-            gx = MatMul.apply(gy, weight) if needs[0] else None
-            gw = MatMul.apply(transpose(gy), x) if needs[1] else None
-            gb = gy.sum(axis=0) if len(needs) == 3 and needs[2] else None
-        else:  # the same three lines on plain arrays: a layer's backward records nothing
-            gy = gy.data
-            gx = Tensor(gy @ weight.data) if needs[0] else None
-            gw = Tensor(gy.T @ x.data) if needs[1] else None
-            gb = Tensor(gy.sum(axis=0)) if len(needs) == 3 and needs[2] else None
+        gx = MatMul.apply(gy, weight) if needs[0] else None
+        gw = MatMul.apply(transpose(gy), x) if needs[1] else None
+        gb = gy.sum(axis=0) if len(needs) == 3 and needs[2] else None
+        return (gx, gw, gb)[: len(needs)]
+
+    def backward_untracked(self, gy):
+        """The same three lines on plain arrays: a layer's backward records nothing."""
+        x, weight = (t.data for t in self.inputs[:2])
+        needs = self.needs_input_grad
+        gx = gy @ weight if needs[0] else None
+        gw = gy.T @ x if needs[1] else None
+        gb = gy.sum(axis=0) if len(needs) == 3 and needs[2] else None
         return (gx, gw, gb)[: len(needs)]
 
 

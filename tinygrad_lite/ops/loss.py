@@ -6,7 +6,7 @@ Derivations: docs/derivations/loss.md
 
 from __future__ import annotations
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..cuda import fused
 from ..tensor import Tensor
 from .activation import log_softmax
@@ -39,16 +39,14 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, gy):
         logits, target = self.inputs
-        if not is_grad_enabled():  # the usual case: the gradient is not itself differentiated
-            return tuple(None if g is None else Tensor(g) for g in self._gradient_arrays(gy.data))
-        # NOTE: with create_graph, log p is rebuilt from ops so the gradient is differentiable too
+        # NOTE: log p is rebuilt from ops, so that the gradient is differentiable too
         log_p = log_softmax(logits, axis=1)
         gy = gy.reshape(-1, 1)
         g_logits = gy * (exp(log_p) * target.sum(axis=1, keepdims=True) - target)
         g_target = -gy * log_p if self.needs_input_grad[1] else None
         return g_logits, g_target
 
-    def _gradient_arrays(self, gy):
+    def backward_untracked(self, gy):
         """The two backward lines on plain arrays, or in one GPU kernel, with nothing recorded."""
         logits, target = (x.data for x in self.inputs)
         wants_target_grad = self.needs_input_grad[1]
