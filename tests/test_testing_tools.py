@@ -33,9 +33,9 @@ class Wrong(tl.Function):
     def backward(self, gy):
         return gy * self.inputs[0]
 
-def test_correct_layer(gradcheck):
+def test_correct_layer(check_gradients):  # the fixture's name; `gradcheck` is its alias
     tl.manual_seed(0)
-    gradcheck(tl.nn.Linear(3, 2), np.ones((2, 3)))
+    check_gradients(tl.nn.Linear(3, 2), np.ones((2, 3)))
 
 def test_wrong_op(gradcheck):
     gradcheck(Wrong.apply, np.arange(1.0, 4.0))
@@ -49,7 +49,7 @@ def test_gradcheck_fixture_passes_and_fails_with_the_report(pytester, monkeypatc
     )
     pytester.makepyfile(test_user=PLUGIN_TEST)
     installed = any(e.name == "tinygrad_lite" for e in entry_points(group="pytest11"))
-    args = [] if installed else ["-p", "tinygrad_lite.pytest_plugin"]
+    args = [] if installed else ["-p", "tinygrad_lite.testing.pytest_plugin"]
     result = pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*gradient check FAILED*", "*FAIL input 0 (3,)*"])

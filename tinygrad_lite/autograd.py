@@ -176,8 +176,9 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def _functions_reachable_from(roots: Sequence[Tensor]) -> list[Function]:
-    """Every recorded function the roots depend on, newest first (a topological order)."""
+def reachable_functions(roots: Sequence[Tensor]) -> list[Function]:
+    """Every recorded function the roots depend on, newest first (a topological order); the
+    backward walk, and tl.testing's replay of a graph op by op."""
     seen, stack, found = set(), [root.creator for root in roots], []
     while stack:
         fn = stack.pop()
@@ -266,7 +267,7 @@ def run_backward(
     results: dict[int, tuple[Tensor, Tensor]] = {}
     quiet = np.errstate(divide="ignore", over="ignore", invalid="ignore")  # as in Function.apply
     with set_grad_enabled(create_graph), quiet:
-        for fn in _functions_reachable_from(roots):
+        for fn in reachable_functions(roots):
             y = fn.output()
             _, gy = pending.pop(id(y), (None, None)) if y is not None else (None, None)
             if gy is not None:  # else no gradient reached this node: nothing to propagate

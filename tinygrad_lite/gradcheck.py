@@ -6,6 +6,10 @@ normal entries, both signs), the analytic vᵀJ from backward must match, elemen
 Back-propagating ones from f(x).sum() instead would let real bugs pass: a softmax backward that
 returns zeros is right for v = 1 (softmax sums to a constant), and so is a backward that ignores
 its incoming gradient.
+
+Shared with tl.testing (public, so the richer checkers reuse them instead of copying): `outputs_of`,
+`vjp`, `analytic_vjps`, `random_upstream`, `random_stream`, `comparisons`, `Comparison` and
+`AnalyticVsNumeric`.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ def _as_tuple(values) -> tuple:
     return tuple(values) if isinstance(values, (tuple, list)) else (values,)
 
 
-def _outputs(fn: Callable, inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
+def outputs_of(fn: Callable, inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
     outputs = _as_tuple(fn(*inputs))
     if not all(isinstance(y, Tensor) for y in outputs):
         raise TypeError("gradcheck: fn must return a Tensor or a tuple of Tensors")
@@ -53,9 +57,9 @@ def random_stream(seed: int, purpose: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(purpose.encode())])
 
 
-def _vjp(fn, xs, vs, create_graph: bool = False) -> list[Tensor]:
+def vjp(fn, xs, vs, create_graph: bool = False) -> list[Tensor]:
     """vᵀJ of fn at xs for each x that requires grad; zeros where the outputs do not depend on x."""
-    pairs = [(y, v) for y, v in zip(_outputs(fn, xs), vs) if y.requires_grad]
+    pairs = [(y, v) for y, v in zip(outputs_of(fn, xs), vs) if y.requires_grad]
     wanted = [x for x in xs if x.requires_grad]
     if pairs:
         ys, vs = zip(*pairs)
@@ -65,14 +69,14 @@ def _vjp(fn, xs, vs, create_graph: bool = False) -> list[Tensor]:
     return [Tensor(x.xp.zeros(x.shape, x.dtype)) if g is None else g for x, g in zip(wanted, grads)]
 
 
-def _analytic(fn, inputs, upstream) -> list[np.ndarray | None]:
+def analytic_vjps(fn, inputs, upstream) -> list[np.ndarray | None]:
     """vᵀJ for each input that requires grad (None for the others), on fresh input copies and
     a copy of each upstream gradient, so a backward that writes into its incoming gradient can
     neither change the checker's own vector nor go unnoticed."""
     leaves = [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in inputs]
     device = inputs[0].device  # NOTE: upstream gradients live where the outputs do
     given = [Tensor(np.array(v, copy=True), device=device) for v in upstream]
-    grads = iter(_vjp(fn, leaves, given))
+    grads = iter(vjp(fn, leaves, given))
     for v, g in zip(upstream, given):
         if not np.array_equal(g.numpy(), v):
             raise RuntimeError(
@@ -90,7 +94,7 @@ def _numeric(fn, inputs, i: int, upstream, eps: float) -> np.ndarray:
 
     def projected() -> float:
         args[i] = Tensor(probe, requires_grad=inputs[i].requires_grad)
-        outputs = _outputs(fn, args)
+        outputs = outputs_of(fn, args)
         return sum(float((y.numpy() * v).sum()) for y, v in zip(outputs, upstream))
 
     for index in np.ndindex(probe.shape):
@@ -205,16 +209,16 @@ def gradcheck(
     return _check(fn, inputs, eps, atol, rtol, raise_exception, seed)
 
 
-def _upstream(fn, inputs, seed: int) -> list[np.ndarray]:
+def random_upstream(fn, inputs, seed: int) -> list[np.ndarray]:
     """One seeded random upstream gradient per output (both signs: nothing cancels as with 1s)."""
     rng = random_stream(seed, "upstream")
-    return [rng.standard_normal(y.shape).astype(y.dtype) for y in _outputs(fn, inputs)]
+    return [rng.standard_normal(y.shape).astype(y.dtype) for y in outputs_of(fn, inputs)]
 
 
-def _comparisons(fn, inputs, upstream, eps, atol, rtol):
+def comparisons(fn, inputs, upstream, eps, atol, rtol):
     """(index, Comparison) for each input that requires grad. Backward runs now (its errors reach
     the caller); the finite differences run lazily, so a caller can stop at the first failure."""
-    analytic = _analytic(fn, inputs, upstream)
+    analytic = analytic_vjps(fn, inputs, upstream)
     return (
         (i, Comparison(analytic[i], _numeric(fn, inputs, i, upstream, eps), atol, rtol))
         for i, x in enumerate(inputs)
@@ -227,12 +231,12 @@ def _check(fn, inputs, eps, atol, rtol, raise_exception, seed) -> bool:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NOTE: the report shows the inf/nan itself
-        upstream = _upstream(fn, inputs, seed)
+        upstream = random_upstream(fn, inputs, seed)
         try:
-            comparisons = _comparisons(fn, inputs, upstream, eps, atol, rtol)
+            found = comparisons(fn, inputs, upstream, eps, atol, rtol)
         except (RuntimeError, TypeError, ValueError) as error:
             return _fail(f"backward raised {type(error).__name__}: {error}", raise_exception, error)
-        for i, comparison in comparisons:
+        for i, comparison in found:
             if not comparison.passed:
                 what = f"input {i} (shape {inputs[i].shape}, {inputs[i].dtype})"
                 return _fail(comparison.describe(what), raise_exception)
@@ -243,8 +247,8 @@ def gradient_errors(fn, inputs, eps: float = 1e-6, seed: int = 0) -> list[np.nda
     """|analytic − numeric| of vᵀJ, element by element, for each input that requires grad (the
     numbers gradcheck judges; tl.plot.gradcheck_histogram draws them)."""
     inputs = _as_tuple(inputs)
-    upstream = _upstream(fn, inputs, seed)
-    return [c.errors for _, c in _comparisons(fn, inputs, upstream, eps, atol=0.0, rtol=0.0)]
+    upstream = random_upstream(fn, inputs, seed)
+    return [c.errors for _, c in comparisons(fn, inputs, upstream, eps, atol=0.0, rtol=0.0)]
 
 
 def _fail(message: str, raise_exception: bool, cause: Exception | None = None) -> bool:
@@ -268,13 +272,13 @@ def gradgradcheck(
     inputs = _as_tuple(inputs)
     _warn_if_imprecise(inputs, "gradgradcheck")
     rng = random_stream(seed, "second upstream")
-    outputs = _outputs(fn, inputs)
+    outputs = outputs_of(fn, inputs)
     upstream = [
         Tensor(rng.standard_normal(y.shape).astype(y.dtype), requires_grad=True) for y in outputs
     ]
 
     def first_derivative(*args):
         xs, vs = args[: len(inputs)], args[len(inputs) :]
-        return tuple(_vjp(fn, xs, vs, create_graph=True))
+        return tuple(vjp(fn, xs, vs, create_graph=True))
 
     return _check(first_derivative, (*inputs, *upstream), eps, atol, rtol, raise_exception, seed)

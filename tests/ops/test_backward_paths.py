@@ -16,12 +16,18 @@ EXAMPLES = {
     ops.activation.Sigmoid: lambda: ((RNG.standard_normal((3, 4)),), {}),
     ops.activation.Tanh: lambda: ((RNG.standard_normal((3, 4)),), {}),
     ops.activation.GELU: lambda: ((RNG.standard_normal((3, 4)),), {}),
-    ops.linalg.Affine: lambda: ((RNG.standard_normal((5, 3)), RNG.standard_normal((2, 3)),
-                                 RNG.standard_normal(2)), {}),  # fmt: skip
-    ops.loss.SoftmaxCrossEntropy: lambda: ((RNG.standard_normal((4, 3)),
-                                            RNG.dirichlet(np.ones(3), 4)), {}),  # fmt: skip
-    ops.loss.BinaryCrossEntropy: lambda: ((RNG.uniform(0.1, 0.9, (3, 2)),
-                                           RNG.uniform(0, 1, (3, 2))), {}),  # fmt: skip
+    ops.linalg.Affine: lambda: (
+        (RNG.standard_normal((5, 3)), RNG.standard_normal((2, 3)), RNG.standard_normal(2)),
+        {},
+    ),  # fmt: skip
+    ops.loss.SoftmaxCrossEntropy: lambda: (
+        (RNG.standard_normal((4, 3)), RNG.dirichlet(np.ones(3), 4)),
+        {},
+    ),  # fmt: skip
+    ops.loss.BinaryCrossEntropy: lambda: (
+        (RNG.uniform(0.1, 0.9, (3, 2)), RNG.uniform(0, 1, (3, 2))),
+        {},
+    ),  # fmt: skip
 }
 
 

@@ -66,12 +66,12 @@ class ModelComparison(AnalyticVsNumeric):
 
 def _projection(fn, arguments, i, upstream):
     """φ(x_i) = ⟨v, f(...)⟩ and S = Σ|v ⊙ f| as functions of the array of argument i."""
-    from ..gradcheck import _outputs
+    from ..gradcheck import outputs_of
 
     def phi(array) -> tuple[float, float]:
         args = list(arguments)
         args[i] = Tensor(array, requires_grad=arguments[i].requires_grad)
-        outputs = _outputs(fn, args)
+        outputs = outputs_of(fn, args)
         value = sum(float((y.numpy() * v).sum()) for y, v in zip(outputs, upstream))
         scale = sum(float(np.abs(y.numpy() * v).sum()) for y, v in zip(outputs, upstream))
         return value, scale
