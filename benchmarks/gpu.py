@@ -59,7 +59,7 @@ def copy_bandwidth(cupy, time_ms, elements: int) -> float:
 
 def kernel_cases(cupy, torch, n: int, rows: int, classes: int):
     """(name, bytes moved, {contender: fn}, check) for each fused kernel at a large size."""
-    from tinygrad_lite.cuda import fused
+    from tinygrad_lite.cuda import activation, im2col, optim, reduce, softmax_xent
     from tinygrad_lite.ops.conv import Window
 
     rng = cupy.random.default_rng(0)
@@ -76,19 +76,19 @@ def kernel_cases(cupy, torch, n: int, rows: int, classes: int):
             contenders["torch"] = theirs
         cases.append((name, bytes_moved, contenders))
 
-    add("relu forward", 2 * n * item, lambda: fused.activation_forward("relu", x),
+    add("relu forward", 2 * n * item, lambda: activation.forward("relu", x),
         lambda: cupy.maximum(x, 0), lambda: torch.relu(tx))  # fmt: skip
-    add("relu backward", 3 * n * item, lambda: fused.activation_backward("relu", gy, x=x),
+    add("relu backward", 3 * n * item, lambda: activation.backward("relu", x, gy),
         lambda: gy * (x > 0), lambda: torch.ops.aten.threshold_backward(tgy, tx, 0))  # fmt: skip
-    y = fused.activation_forward("sigmoid", x)
+    y = activation.forward("sigmoid", x)
     ty = torch.as_tensor(y, device="cuda") if torch else None
-    add("sigmoid forward", 2 * n * item, lambda: fused.activation_forward("sigmoid", x),
+    add("sigmoid forward", 2 * n * item, lambda: activation.forward("sigmoid", x),
         lambda: 1 / (1 + cupy.exp(-x)), lambda: torch.sigmoid(tx))  # fmt: skip
-    add("sigmoid backward", 3 * n * item, lambda: fused.activation_backward("sigmoid", gy, y=y),
+    add("sigmoid backward", 3 * n * item, lambda: activation.backward("sigmoid", y, gy),
         lambda: gy * y * (1 - y), lambda: torch.ops.aten.sigmoid_backward(tgy, ty))  # fmt: skip
-    add("gelu forward", 2 * n * item, lambda: fused.activation_forward("gelu", x),
+    add("gelu forward", 2 * n * item, lambda: activation.forward("gelu", x),
         lambda: _composed_gelu(cupy, x), lambda: torch.nn.functional.gelu(tx))  # fmt: skip
-    add("gelu backward", 3 * n * item, lambda: fused.activation_backward("gelu", gy, x=x),
+    add("gelu backward", 3 * n * item, lambda: activation.backward("gelu", x, gy),
         lambda: _composed_gelu_backward(cupy, x, gy),
         lambda: torch.ops.aten.gelu_backward(tgy, tx))  # fmt: skip
 
@@ -99,8 +99,8 @@ def kernel_cases(cupy, torch, n: int, rows: int, classes: int):
     tlabels = torch.as_tensor(labels, device="cuda") if torch else None
 
     def ours_xent():
-        _, lse, target_sum = fused.softmax_xent_forward(logits, target)
-        return fused.softmax_xent_backward(logits, target, lse, target_sum,
+        _, lse, target_sum = softmax_xent.forward(logits, target)
+        return softmax_xent.backward(logits, target, lse, target_sum,
                                            cupy.ones(rows, cupy.float32), False)  # fmt: skip
 
     def composed_xent():
@@ -132,24 +132,24 @@ def kernel_cases(cupy, torch, n: int, rows: int, classes: int):
                            amsgrad=False, maximize=False)  # fmt: skip
 
     add("adam update", 7 * n * item,
-        lambda: fused.adam_update(p, g, m, v, None, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, 1),
+        lambda: optim.adam_update(p, g, m, v, None, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, 1),
         composed_adam, torch_adam)  # fmt: skip
 
     wide = rng.standard_normal((4096, n // 4096), dtype=cupy.float32)
     twide = torch.as_tensor(wide, device="cuda") if torch else None
-    add("sum_to (bias grad)", wide.nbytes, lambda: fused.sum_to(wide, (n // 4096,)),
+    add("sum_to (bias grad)", wide.nbytes, lambda: reduce.sum_to(wide, (n // 4096,)),
         lambda: wide.sum(axis=0), lambda: twide.sum(dim=0))  # fmt: skip
 
     image = rng.standard_normal((128, 64, 32, 32), dtype=cupy.float32)
     timage = torch.as_tensor(image, device="cuda") if torch else None
     window = Window((3, 3), (1, 1), (1, 1), (1, 1))
     cols_bytes = image.nbytes * 9 + image.nbytes
-    add("im2col 3x3", cols_bytes, lambda: fused.im2col(image, window),
+    add("im2col 3x3", cols_bytes, lambda: im2col.im2col(image, window),
         lambda: _composed_im2col(cupy, image),
         lambda: torch.nn.functional.unfold(timage, 3, padding=1))  # fmt: skip
     pool = Window((2, 2), (2, 2), (0, 0), (1, 1))
     add("max-pool forward", image.nbytes * 5 // 4 + image.nbytes // 4 * 2,
-        lambda: fused.max_pool_forward(image, pool),
+        lambda: im2col.max_pool_forward(image, pool),
         lambda: image.reshape(128, 64, 16, 2, 16, 2).max(axis=(3, 5)),
         lambda: torch.nn.functional.max_pool2d(timage, 2))  # fmt: skip
     return cases

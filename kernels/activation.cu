@@ -5,45 +5,69 @@
 // or erf); at 30-60 flops per byte of machine balance, every one of these is memory-bound, so the
 // target is the device's copy bandwidth.
 //
-// ACT: 0 relu, 1 leaky_relu (slope), 2 sigmoid, 3 tanh, 4 gelu (exact, with erf).
+// One kernel per activation and direction, named for what it computes: relu_forward,
+// relu_backward, ... gelu_backward (exact GELU, with erf). The backward reads x (relu, leaky_relu,
+// gelu) or y (sigmoid, tanh: cheaper, no exp).
 #include "common.cuh"
 
-template <int ACT, typename T>
-__device__ T activate(T x, T slope) {
-    if (ACT == 0) return x > T(0) ? x : T(0);
-    if (ACT == 1) return x > T(0) ? x : slope * x;
-    if (ACT == 2) {
-        T e = exp(-fabs(x));  // in (0, 1]: neither branch overflows
-        return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
-    }
-    if (ACT == 3) return tanh(x);
-    return x * (T(1) + erf(x * T(0.70710678118654752440))) / T(2);
+template <typename T>
+__device__ T sigmoid_of(T x) {
+    T e = exp(-fabs(x));  // in (0, 1]: neither branch overflows
+    return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
 }
 
-// The derivative from x (relu, leaky_relu, gelu) or from y (sigmoid, tanh: cheaper, no exp).
-template <int ACT, typename T>
-__device__ T derivative(T x, T y, T slope) {
-    if (ACT == 0) return x > T(0) ? T(1) : T(0);
-    if (ACT == 1) return x > T(0) ? T(1) : slope;
-    if (ACT == 2) return y * (T(1) - y);
-    if (ACT == 3) return T(1) - y * y;
-    T cdf = (T(1) + erf(x * T(0.70710678118654752440))) / T(2);
-    T pdf = exp(T(-0.5) * x * x) * T(0.39894228040143267794);
-    return cdf + x * pdf;
+template <typename T>
+__device__ T normal_cdf(T x) { return (T(1) + erf(x * T(0.70710678118654752440))) / T(2); }
+
+template <typename T>
+__device__ T normal_pdf(T x) { return exp(T(-0.5) * x * x) * T(0.39894228040143267794); }
+
+// y = max(x, 0); gx = gy * [x > 0]
+template <typename T>
+__global__ void relu_forward(const T* x, T* y, index_t n) {
+    GRID_STRIDE_LOOP(i, n) { y[i] = x[i] > T(0) ? x[i] : T(0); }
+}
+template <typename T>
+__global__ void relu_backward(const T* x, const T* gy, T* gx, index_t n) {
+    GRID_STRIDE_LOOP(i, n) { gx[i] = x[i] > T(0) ? gy[i] : T(0); }
 }
 
-template <int ACT, typename T>
-__global__ void activation_forward(const T* x, T* y, T slope, index_t n) {
-    GRID_STRIDE_LOOP(i, n) { y[i] = activate<ACT, T>(x[i], slope); }
+// y = x if x > 0 else slope * x; gx = gy * (1 if x > 0 else slope)
+template <typename T>
+__global__ void leaky_relu_forward(const T* x, T* y, T slope, index_t n) {
+    GRID_STRIDE_LOOP(i, n) { y[i] = x[i] > T(0) ? x[i] : slope * x[i]; }
+}
+template <typename T>
+__global__ void leaky_relu_backward(const T* x, const T* gy, T* gx, T slope, index_t n) {
+    GRID_STRIDE_LOOP(i, n) { gx[i] = x[i] > T(0) ? gy[i] : slope * gy[i]; }
 }
 
-// x or y may be null when ACT does not read it.
-template <int ACT, typename T>
-__global__ void activation_backward(const T* x, const T* y, const T* gy, T* gx, T slope,
-                                    index_t n) {
-    GRID_STRIDE_LOOP(i, n) {
-        T xi = x ? x[i] : T(0);
-        T yi = y ? y[i] : T(0);
-        gx[i] = gy[i] * derivative<ACT, T>(xi, yi, slope);
-    }
+// y = 1 / (1 + exp(-x)); gx = gy * y * (1 - y)
+template <typename T>
+__global__ void sigmoid_forward(const T* x, T* y, index_t n) {
+    GRID_STRIDE_LOOP(i, n) { y[i] = sigmoid_of(x[i]); }
+}
+template <typename T>
+__global__ void sigmoid_backward(const T* y, const T* gy, T* gx, index_t n) {
+    GRID_STRIDE_LOOP(i, n) { gx[i] = gy[i] * y[i] * (T(1) - y[i]); }
+}
+
+// y = tanh(x); gx = gy * (1 - y^2)
+template <typename T>
+__global__ void tanh_forward(const T* x, T* y, index_t n) {
+    GRID_STRIDE_LOOP(i, n) { y[i] = tanh(x[i]); }
+}
+template <typename T>
+__global__ void tanh_backward(const T* y, const T* gy, T* gx, index_t n) {
+    GRID_STRIDE_LOOP(i, n) { gx[i] = gy[i] * (T(1) - y[i] * y[i]); }
+}
+
+// y = x * Phi(x); gx = gy * (Phi(x) + x * phi(x))
+template <typename T>
+__global__ void gelu_forward(const T* x, T* y, index_t n) {
+    GRID_STRIDE_LOOP(i, n) { y[i] = x[i] * normal_cdf(x[i]); }
+}
+template <typename T>
+__global__ void gelu_backward(const T* x, const T* gy, T* gx, index_t n) {
+    GRID_STRIDE_LOOP(i, n) { gx[i] = gy[i] * (normal_cdf(x[i]) + x[i] * normal_pdf(x[i])); }
 }

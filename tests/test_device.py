@@ -9,7 +9,7 @@ import pytest
 import tinygrad_lite as tl
 from tinygrad_lite import nn
 from tinygrad_lite.backend import parse_device
-from tinygrad_lite.cuda import fused
+from tinygrad_lite.cuda.launch import supported
 
 
 @pytest.fixture
@@ -79,4 +79,4 @@ def test_module_to_casts_parameters_buffers_and_grads_in_place():
 
 
 def test_fused_kernels_never_take_numpy_arrays():
-    assert not fused.supported(np.ones(3))
+    assert not supported(np.ones(3))

@@ -21,8 +21,20 @@ NVCC = shutil.which("nvcc") or (
 
 def test_every_kernel_file_is_registered_and_found():
     on_disk = {p.name for p in (ROOT / "kernels").glob("*.cu")}
-    assert on_disk == set(kernels.TEMPLATES)
-    assert {p.name for p in kernels.kernel_files()} == on_disk  # through tinygrad_lite/kernels
+    assert on_disk == set(kernels.templates())
+    assert {p.name for p in kernels.kernel_files()} == on_disk
+
+
+def test_every_global_kernel_in_the_sources_is_declared_by_a_launcher():
+    declared = {(f, t.split("<")[0]) for f, ts in kernels.templates().items() for t in ts}
+    in_source = {(p.name, name) for p in kernels.kernel_files()
+                 for name in re.findall(r"__global__\s+void\s+(\w+)", p.read_text())}  # fmt: skip
+    assert declared == in_source
+
+
+def test_the_package_has_no_symlink():
+    links = [p for p in (ROOT / "tinygrad_lite").rglob("*") if p.is_symlink()]
+    assert not links, links
 
 
 def test_every_kernel_states_its_bytes_and_flops():
@@ -32,7 +44,7 @@ def test_every_kernel_states_its_bytes_and_flops():
 
 
 @pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
-@pytest.mark.parametrize("file", sorted(kernels.TEMPLATES))
+@pytest.mark.parametrize("file", sorted(kernels.templates()))
 def test_kernel_compiles_with_nvcc(file, tmp_path):
     source = tmp_path / file
     source.write_text(kernels.instantiation_source(file))
@@ -44,7 +56,7 @@ def test_kernel_compiles_with_nvcc(file, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     entries = re.findall(r"\.entry\s+(\S+)", ptx.read_text())
-    assert len(entries) == 2 * len(kernels.TEMPLATES[file])  # float and double of each
+    assert len(entries) == 2 * len(kernels.templates()[file])  # float and double of each
 
 
 def test_the_wheel_carries_the_kernels(tmp_path):
@@ -57,4 +69,30 @@ def test_the_wheel_carries_the_kernels(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"tinygrad_lite/kernels/{p.name}" for p in (ROOT / "kernels").iterdir()}
     assert expected and expected <= names
-    assert "tinygrad_lite/cuda/kernels.py" in names
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tinygrad_lite").rglob("*.py")}
+    assert modules <= names, sorted(modules - names)  # every subpackage is listed in pyproject
+
+
+def test_the_launcher_checks_arguments_against_the_kernel_signature():
+    import numpy as np
+
+    from tinygrad_lite.cuda import activation, optim
+    from tinygrad_lite.cuda.launch import NULL, pack_arguments
+
+    relu = activation._KERNEL["relu_forward"]
+    x, y = np.ones(4, np.float32), np.empty(4, np.float32)
+    packed = pack_arguments(relu, np.dtype(np.float32), (x, y, 4))
+    assert packed[2] == 4 and packed[2].dtype == np.int64
+    with pytest.raises(
+        TypeError, match=r"activation.cu:relu_forward: takes 3 arguments \(x, y, n\)"
+    ):
+        pack_arguments(relu, np.dtype(np.float32), (x, y))
+    with pytest.raises(TypeError, match="argument 'x' must be float32, got float64"):
+        pack_arguments(relu, np.dtype(np.float32), (x.astype(np.float64), y, 4))
+    with pytest.raises(ValueError, match="argument 'x' must be C-contiguous"):
+        pack_arguments(relu, np.dtype(np.float32), (np.ones((4, 4), np.float32).T, y, 16))
+    with pytest.raises(TypeError, match="argument 'y' is required"):
+        pack_arguments(relu, np.dtype(np.float32), (x, None, 4))
+    p = x.astype(np.float64)
+    sgd = pack_arguments(optim.SGD, np.dtype(np.float64), (p, p, None, 0.1, 0, 0, 0, 0, 1, 4))
+    assert sgd[2] is NULL and sgd[3].dtype == np.float64 and sgd[7].dtype == np.int32

@@ -6,7 +6,7 @@ import pytest
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn, optim
-from tinygrad_lite.cuda import fused
+from tinygrad_lite.cuda import im2col, reduce
 from tinygrad_lite.ops.conv import Window
 
 from .gpu_only import cupy
@@ -90,10 +90,10 @@ def test_im2col_col2im_and_max_pool_kernels(kernel, stride, padding, dilation, d
     x = rng.standard_normal((4, 3, 17, 19)).astype(dtype)
     window = Window(kernel, stride, padding, dilation)
     cols_cpu = tl.ops.unfold(tl.Tensor(x), kernel, stride, padding, dilation).numpy()
-    cols = fused.im2col(cupy.asarray(x), window)
+    cols = im2col.im2col(cupy.asarray(x), window)
     close(cols, cols_cpu, dtype)
     image_cpu = tl.ops.fold(tl.Tensor(cols_cpu), x.shape[2:], kernel, stride, padding, dilation)
-    close(fused.col2im(cols, x.shape, window), image_cpu.numpy(), dtype)
+    close(im2col.col2im(cols, x.shape, window), image_cpu.numpy(), dtype)
     if all(2 * p <= k for p, k in zip(padding, kernel)):
         pooled = {}
         for device in ("cpu", "cuda"):
@@ -127,7 +127,7 @@ def test_max_pool_kernel_ties_and_nan_follow_the_cpu():
 def test_sum_to_kernel(big, small, dtype):
     x = np.random.default_rng(4).standard_normal(big).astype(dtype)
     expected = tl.ops.shape.sum_to(x, small)
-    close(fused.sum_to(cupy.asarray(x), small), expected, dtype)
+    close(reduce.sum_to(cupy.asarray(x), small), expected, dtype)
 
 
 def test_create_graph_on_the_gpu_takes_the_composed_path():

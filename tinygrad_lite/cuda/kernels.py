@@ -1,41 +1,63 @@
-"""Finding, compiling and caching the CUDA C sources in kernels/.
+"""Finding, reading and compiling the CUDA C sources in kernels/, and the signatures in them.
 
-Each .cu file holds templates over the element type; `TEMPLATES` names the instantiations we
-launch, so CuPy compiles exactly those (`cupy.RawModule(name_expressions=...)`) and the tests can
-compile the same list with nvcc on a machine without a GPU. Modules are compiled once per file and
-element type, then cached (CuPy also caches the binaries on disk).
+A `Kernel` names one template in one .cu file (`Kernel("activation.cu", "relu_forward")`); the
+family modules beside this one (activation.py, softmax_xent.py, optim.py, im2col.py, reduce.py)
+declare theirs, and `templates()` collects them, so CuPy compiles exactly those
+(`cupy.RawModule(name_expressions=...)`) and the tests compile the same list with nvcc on a
+machine without a GPU. A kernel's parameters are read from its `__global__` signature in the
+source, so the launcher checks every call against the real code. Modules are compiled once per
+file and element type, then cached (CuPy also caches the binaries on disk).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-# In the source tree tinygrad_lite/kernels is a link to the top-level kernels/; a wheel holds
-# the files themselves there.
-KERNEL_DIR = Path(__file__).resolve().parents[1] / "kernels"
+_PACKAGE = Path(__file__).resolve().parents[1]
+# A wheel carries the .cu files inside the package (tinygrad_lite/kernels/); a source checkout
+# (an editable install) has them in the top-level kernels/ folder.
+KERNEL_DIR = next(p for p in (_PACKAGE / "kernels", _PACKAGE.parent / "kernels") if p.is_dir())
 HEADER = "common.cuh"
 C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
-ACTIVATIONS = {"relu": 0, "leaky_relu": 1, "sigmoid": 2, "tanh": 3, "gelu": 4}
+FAMILIES = ("activation", "softmax_xent", "optim", "im2col", "reduce")  # cuda/<family>.py
 
-TEMPLATES = {
-    "activation.cu": [
-        f"activation_{way}<{code}, {{T}}>"
-        for code in ACTIVATIONS.values()
-        for way in ("forward", "backward")
-    ],
-    "softmax_xent.cu": ["softmax_xent_forward<{T}>", "softmax_xent_backward<{T}>"],
-    "optim.cu": ["sgd_update<{T}>", "adam_update<{T}>", "rmsprop_update<{T}>"],
-    "im2col.cu": [
-        "im2col<{T}>",
-        "col2im<{T}>",
-        "max_pool_forward<{T}>",
-        "max_pool_backward<{T}>",
-    ],
-    "reduce.cu": ["sum_to<{T}>"],
-}
+# C parameter types -> what the launcher expects: ("array" | "scalar", dtype or "T")
+_C_PARAMETER_TYPES = {"T": "T", "int": np.dtype(np.int32), "index_t": np.dtype(np.int64),
+                      "long long": np.dtype(np.int64)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    kind: str  # "array" or "scalar"
+    dtype: object  # np.dtype, or "T" for the element type the kernel is instantiated with
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One `template <typename T> __global__ void name(...)` of `file`; `optional` names the
+    pointer parameters that may be null (the kernel checks them)."""
+
+    file: str
+    name: str
+    optional: tuple[str, ...] = ()
+
+    @property
+    def template(self) -> str:
+        return f"{self.name}<{{T}}>"
+
+    @property
+    def parameters(self) -> tuple[Parameter, ...]:
+        return signature(self.file, self.name)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.name}"
 
 
 def kernel_files() -> list[Path]:
@@ -49,8 +71,35 @@ def source(file: str) -> str:
     return (KERNEL_DIR / file).read_text().replace(f'#include "{HEADER}"', header)
 
 
+@functools.cache
+def signature(file: str, name: str) -> tuple[Parameter, ...]:
+    """The parameters of `__global__ void name(...)` in `file`, read from the source."""
+    match = re.search(rf"__global__\s+void\s+{name}\s*\(([^)]*)\)", source(file))
+    if match is None:
+        raise LookupError(f"{file} has no kernel {name!r}")
+    parameters = []
+    for text in match.group(1).split(","):
+        text = " ".join(text.replace("__restrict__", "").replace("const", "").split())
+        pointer = "*" in text
+        c_type, _, name_ = text.replace("*", " ").rpartition(" ")
+        dtype = _C_PARAMETER_TYPES[" ".join(c_type.split())]
+        parameters.append(Parameter(name_, "array" if pointer else "scalar", dtype))
+    return tuple(parameters)
+
+
+@functools.cache
+def templates() -> dict[str, list[str]]:
+    """{file: the templates we launch from it}, collected from the family modules."""
+    found: dict[str, list[str]] = {}
+    for family in FAMILIES:
+        module = importlib.import_module(f"tinygrad_lite.cuda.{family}")
+        for kernel in module.KERNELS:
+            found.setdefault(kernel.file, []).append(kernel.template)
+    return found
+
+
 def names(file: str, c_type: str) -> list[str]:
-    return [template.format(T=c_type) for template in TEMPLATES[file]]
+    return [template.format(T=c_type) for template in templates()[file]]
 
 
 def instantiation_source(file: str) -> str:
@@ -69,7 +118,7 @@ def _module(file: str, c_type: str):
     )
 
 
-def function(file: str, template: str, dtype):
-    """The compiled kernel `template` (with {T} for the element type) from `file`, for `dtype`."""
+def compiled(kernel: Kernel, dtype):
+    """The compiled kernel for element type `dtype` (a CuPy RawKernel)."""
     c_type = C_TYPES[np.dtype(dtype)]
-    return _module(file, c_type).get_function(template.format(T=c_type))
+    return _module(kernel.file, c_type).get_function(kernel.template.format(T=c_type))

@@ -14,7 +14,8 @@ import math
 
 from ..autograd import Function
 from ..backend import erf
-from ..cuda import fused
+from ..cuda import activation as gpu
+from ..cuda.launch import supported
 from ..tensor import Tensor, as_tensor
 from .shape import _normalize_axis
 from .unary import exp
@@ -27,8 +28,8 @@ class ReLU(Function):
     """
 
     def forward(self, x):
-        if fused.supported(x):
-            return fused.activation_forward("relu", x)
+        if supported(x):
+            return gpu.forward("relu", x)
         return self.xp.maximum(x, 0)
 
     def backward(self, gy):
@@ -36,8 +37,8 @@ class ReLU(Function):
 
     def backward_untracked(self, gy):
         x = self.inputs[0].data
-        if fused.supported(gy):
-            return fused.activation_backward("relu", gy, x=x)
+        if supported(gy):
+            return gpu.backward("relu", x, gy)
         return gy * (x > 0)
 
 
@@ -49,18 +50,16 @@ class LeakyReLU(Function):
 
     def forward(self, x, slope):
         self.slope = slope
-        if fused.supported(x):
-            return fused.activation_forward("leaky_relu", x, slope)
+        if supported(x):
+            return gpu.forward("leaky_relu", x, slope)
         return x * self.xp.where(x > 0, 1, slope).astype(x.dtype)
 
     def backward(self, gy):
         return gy * Tensor(self._slopes(gy.dtype))
 
     def backward_untracked(self, gy):
-        if fused.supported(gy):
-            return fused.activation_backward(
-                "leaky_relu", gy, x=self.inputs[0].data, slope=self.slope
-            )
+        if supported(gy):
+            return gpu.backward("leaky_relu", self.inputs[0].data, gy, self.slope)
         return gy * self._slopes(gy.dtype)
 
     def _slopes(self, dtype):
@@ -74,8 +73,8 @@ class Sigmoid(Function):
     """
 
     def forward(self, x):
-        if fused.supported(x):
-            return fused.activation_forward("sigmoid", x)
+        if supported(x):
+            return gpu.forward("sigmoid", x)
         xp = self.xp
         e = xp.exp(-xp.abs(x))  # NOTE: in (0, 1], never inf
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -86,8 +85,8 @@ class Sigmoid(Function):
 
     def backward_untracked(self, gy):
         y = self.output().data
-        if fused.supported(gy):
-            return fused.activation_backward("sigmoid", gy, y=y)
+        if supported(gy):
+            return gpu.backward("sigmoid", y, gy)
         return gy * y * (1 - y)
 
 
@@ -98,8 +97,8 @@ class Tanh(Function):
     """
 
     def forward(self, x):
-        if fused.supported(x):
-            return fused.activation_forward("tanh", x)
+        if supported(x):
+            return gpu.forward("tanh", x)
         return self.xp.tanh(x)
 
     def backward(self, gy):
@@ -108,8 +107,8 @@ class Tanh(Function):
 
     def backward_untracked(self, gy):
         y = self.output().data
-        if fused.supported(gy):
-            return fused.activation_backward("tanh", gy, y=y)
+        if supported(gy):
+            return gpu.backward("tanh", y, gy)
         return gy * (1 - y * y)
 
 
@@ -165,8 +164,8 @@ class GELU(Function):
     """
 
     def forward(self, x):
-        if fused.supported(x):
-            return fused.activation_forward("gelu", x)
+        if supported(x):
+            return gpu.forward("gelu", x)
         return x * (1 + erf(self.xp, x / math.sqrt(2))) / 2
 
     def backward(self, gy):
@@ -175,8 +174,8 @@ class GELU(Function):
 
     def backward_untracked(self, gy):
         x = self.inputs[0].data
-        if fused.supported(gy):
-            return fused.activation_backward("gelu", gy, x=x)
+        if supported(gy):
+            return gpu.backward("gelu", x, gy)
         cdf = (1 + erf(self.xp, x / math.sqrt(2))) / 2
         pdf = self.xp.exp(-x * x / 2) / math.sqrt(2 * math.pi)
         return gy * (cdf + x * pdf).astype(gy.dtype)

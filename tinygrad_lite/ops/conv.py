@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..autograd import Function
-from ..cuda import fused
+from ..cuda import im2col as gpu
+from ..cuda.launch import supported
 from ..tensor import Tensor
 
 
@@ -86,8 +87,8 @@ class Unfold(Function):
 
     def forward(self, x, window: Window):
         self.window, self.input_shape = window, x.shape
-        if fused.supported(x):
-            return fused.im2col(x, window)
+        if supported(x):
+            return gpu.im2col(x, window)
         n, channels, height, width = x.shape
         (ph, pw) = window.padding
         oh, ow = window.output_size(height, width, "unfold")
@@ -110,8 +111,8 @@ class Fold(Function):
 
     def forward(self, cols, input_shape, window: Window):
         self.window = window
-        if fused.supported(cols):
-            return fused.col2im(cols, input_shape, window)
+        if supported(cols):
+            return gpu.col2im(cols, input_shape, window)
         n, channels, height, width = input_shape
         (ph, pw) = window.padding
         _, oh, ow = cols.shape[:3]
@@ -133,8 +134,8 @@ class MaxPool2d(Function):
 
     def forward(self, x, window: Window):
         self.window, self.input_shape = window, x.shape
-        if fused.supported(x):
-            y, self.index = fused.max_pool_forward(x, window)
+        if supported(x):
+            y, self.index = gpu.max_pool_forward(x, window)
             return y
         xp = self.xp
         (ph, pw), (sh, sw), (dh, dw) = window.padding, window.stride, window.dilation
@@ -174,8 +175,8 @@ class MaxUnpool(Function):
 
     def forward(self, x, index, input_shape, window: Window):
         self.index, self.input_shape = index, input_shape
-        if fused.supported(x):
-            return fused.max_pool_backward(x, index, input_shape, window)
+        if supported(x):
+            return gpu.max_pool_backward(x, index, input_shape, window)
         xp, (n, c, h, w) = self.xp, input_shape
         # flat positions in the (N·C·H·W) output; bincount adds repeats ~4x faster than add.at
         flat = xp.arange(n * c).reshape(-1, 1) * (h * w) + index.reshape(n * c, -1)

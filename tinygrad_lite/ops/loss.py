@@ -7,7 +7,8 @@ Derivations: docs/derivations/loss.md
 from __future__ import annotations
 
 from ..autograd import Function
-from ..cuda import fused
+from ..cuda import softmax_xent as gpu
+from ..cuda.launch import supported
 from ..tensor import Tensor
 from .activation import log_softmax
 from .arithmetic import clip, maximum
@@ -28,8 +29,8 @@ class SoftmaxCrossEntropy(Function):
     log_p = None
 
     def forward(self, logits, target):
-        if fused.supported(logits, target):
-            loss, self.lse, self.target_sum = fused.softmax_xent_forward(logits, target)
+        if supported(logits, target):
+            loss, self.lse, self.target_sum = gpu.forward(logits, target)
             return loss
         xp = self.xp
         shifted = logits - logits.max(axis=1, keepdims=True)
@@ -51,9 +52,7 @@ class SoftmaxCrossEntropy(Function):
         logits, target = (x.data for x in self.inputs)
         wants_target_grad = self.needs_input_grad[1]
         if self.log_p is None:  # the fused forward kept logsumexp and Σ_c t_c instead of log p
-            return fused.softmax_xent_backward(
-                logits, target, self.lse, self.target_sum, gy, wants_target_grad
-            )
+            return gpu.backward(logits, target, self.lse, self.target_sum, gy, wants_target_grad)
         gy = gy.reshape(-1, 1)
         g_logits = gy * (self.xp.exp(self.log_p) * target.sum(axis=1, keepdims=True) - target)
         return g_logits, (-gy * self.log_p if wants_target_grad else None)

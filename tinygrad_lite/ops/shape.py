@@ -13,7 +13,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import scatter_add
-from ..cuda import fused
+from ..cuda import reduce as gpu
+from ..cuda.launch import supported
 from ..tensor import Tensor, as_tensor
 
 
@@ -31,8 +32,8 @@ def sum_to(array, shape: tuple[int, ...]):
     On the GPU one kernel does it (kernels/reduce.cu)."""
     if array.shape == tuple(shape):
         return array
-    if fused.supported(array):
-        return fused.sum_to(array, tuple(shape))
+    if supported(array):
+        return gpu.sum_to(array, tuple(shape))
     lead = array.ndim - len(shape)
     stretched = tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and array.shape[lead + i] != 1

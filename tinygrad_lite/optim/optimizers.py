@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from ..cuda import fused
+from ..cuda import optim as gpu
+from ..cuda.launch import supported
 from .optimizer import Optimizer
 
 
 def _fusable(p, g) -> bool:
     """Our fused kernel can update p in place: both on the GPU, float32/64, p contiguous."""
-    return fused.supported(p, g) and p.flags.c_contiguous and p.dtype == g.dtype
+    return supported(p, g) and p.flags.c_contiguous and p.dtype == g.dtype
 
 
 def _weight_decayed(p, g, weight_decay: float):
@@ -42,7 +43,7 @@ class SGD(Optimizer):
             first_step = momentum and "momentum_buffer" not in state
             if first_step:
                 state["momentum_buffer"] = get_array_module(p).empty_like(p)
-            fused.sgd_update(p, g, state.get("momentum_buffer"), group["lr"], momentum,
+            gpu.sgd_update(p, g, state.get("momentum_buffer"), group["lr"], momentum,
                              group["dampening"], group["weight_decay"], group["nesterov"],
                              first_step)  # fmt: skip
             return
@@ -82,7 +83,7 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(p)
         if _fusable(p, g):
-            fused.adam_update(p, g, state["exp_avg"], state["exp_avg_sq"],
+            gpu.adam_update(p, g, state["exp_avg"], state["exp_avg_sq"],
                               state.get("max_exp_avg_sq"), lr, beta1, beta2, eps,
                               group["weight_decay"], self.decoupled_weight_decay,
                               state["step"])  # fmt: skip
@@ -134,7 +135,7 @@ class RMSprop(Optimizer):
             if group["momentum"]:
                 state["momentum_buffer"] = xp.zeros_like(p)
         if _fusable(p, g):
-            fused.rmsprop_update(p, g, state["square_avg"], state.get("grad_avg"),
+            gpu.rmsprop_update(p, g, state["square_avg"], state.get("grad_avg"),
                                  state.get("momentum_buffer"), group["lr"], alpha, group["eps"],
                                  group["weight_decay"], group["momentum"])  # fmt: skip
             return

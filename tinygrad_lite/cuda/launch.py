@@ -1,0 +1,84 @@
+"""The one checked launcher: every kernel call goes through `launch`, which checks the arguments
+against the kernel's signature (read from its .cu source), packs the scalars, picks the grid and
+launches. Kernels run only for float32/float64 CuPy arrays (`supported`); an op's `forward` and
+its `backward_untracked` are the only callers, so nothing here knows about grad mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import is_cuda
+from .kernels import C_TYPES, Kernel, compiled
+
+THREADS = 256  # a power of two: the block reductions (common.cuh) halve it
+NULL = np.uint64(0)  # a null pointer argument, for an optional array the kernel does not read
+
+
+def supported(*arrays) -> bool:
+    """True when our kernels can take these arrays: CuPy arrays of float32 or float64."""
+    return all(is_cuda(a) and a.dtype in C_TYPES for a in arrays)
+
+
+def contiguous(*arrays):
+    """The arrays as C-contiguous CuPy arrays (copies only where needed), for kernel inputs."""
+    import cupy
+
+    return [cupy.ascontiguousarray(a) for a in arrays]
+
+
+def launch(kernel: Kernel, dtype, work: int, *args, shared_per_thread: int = 0,
+           blocks_for=None) -> None:  # fmt: skip
+    """Run `kernel` for element type `dtype` over `work` items (grid-stride loops cover the
+    rest), after checking `args` against its signature. The grid has one thread per item, up to
+    32 blocks per multiprocessor; `blocks_for(most)` chooses another count (at most `most`).
+
+    Raises:
+        TypeError: a wrong number of arguments, an array of the wrong dtype, a missing array.
+        ValueError: an array that is not C-contiguous (the kernels index it flat).
+    """
+    packed = pack_arguments(kernel, np.dtype(dtype), args)
+    if work == 0:
+        return
+    most = 32 * _multiprocessors()
+    blocks = min((work + THREADS - 1) // THREADS, most) if blocks_for is None else blocks_for(most)
+    compiled(kernel, dtype)((blocks,), (THREADS,), packed, shared_mem=shared_per_thread * THREADS)
+
+
+def pack_arguments(kernel: Kernel, dtype: np.dtype, args) -> tuple:
+    """The arguments as the kernel takes them, checked: arrays of the signature's dtype and
+    C-contiguous, None only where the kernel accepts a null pointer, scalars converted."""
+    parameters = kernel.parameters
+    if len(args) != len(parameters):
+        expected = ", ".join(p.name for p in parameters)
+        raise TypeError(
+            f"{kernel}: takes {len(parameters)} arguments ({expected}), got {len(args)}"
+        )
+    packed = []
+    for parameter, value in zip(parameters, args):
+        want = dtype if parameter.dtype == "T" else parameter.dtype
+        if parameter.kind == "scalar":
+            packed.append(want.type(value))
+        elif value is None:
+            if parameter.name not in kernel.optional:
+                raise TypeError(f"{kernel}: argument {parameter.name!r} is required, got None")
+            packed.append(NULL)
+        else:
+            _check_array(kernel, parameter.name, value, want)
+            packed.append(value)
+    return tuple(packed)
+
+
+def _check_array(kernel: Kernel, name: str, value, dtype: np.dtype) -> None:
+    if not hasattr(value, "dtype") or not hasattr(value, "flags"):
+        raise TypeError(f"{kernel}: argument {name!r} must be an array, got {type(value).__name__}")
+    if value.dtype != dtype:
+        raise TypeError(f"{kernel}: argument {name!r} must be {dtype}, got {value.dtype}")
+    if not value.flags.c_contiguous:
+        raise ValueError(f"{kernel}: argument {name!r} must be C-contiguous")
+
+
+def _multiprocessors() -> int:
+    import cupy
+
+    return cupy.cuda.Device().attributes["MultiProcessorCount"]

@@ -1,0 +1,37 @@
+"""Launchers of kernels/softmax_xent.cu: the fused, numerically stable softmax cross-entropy."""
+
+from __future__ import annotations
+
+from .kernels import Kernel
+from .launch import contiguous, launch
+
+FORWARD = Kernel("softmax_xent.cu", "softmax_xent_forward")
+BACKWARD = Kernel("softmax_xent.cu", "softmax_xent_backward", optional=("gt",))
+KERNELS = [FORWARD, BACKWARD]
+
+
+def forward(logits, target):
+    """(loss per row, logsumexp per row, target sum per row) for (N, C) logits and targets."""
+    import cupy
+
+    logits, target = contiguous(logits, target)
+    rows, classes = logits.shape
+    loss, lse, target_sum = (cupy.empty(rows, logits.dtype) for _ in range(3))
+    # one block per row, its threads reducing over the classes in shared memory
+    launch(FORWARD, logits.dtype, rows, logits, target, loss, lse, target_sum, rows, classes,
+           shared_per_thread=logits.dtype.itemsize,
+           blocks_for=lambda most: min(rows, most))  # fmt: skip
+    return loss, lse, target_sum
+
+
+def backward(logits, target, lse, target_sum, gy, target_grad: bool):
+    """(gradient of the logits, gradient of the targets or None)."""
+    import cupy
+
+    logits, target, gy = contiguous(logits, target, gy)
+    rows, classes = logits.shape
+    g_logits = cupy.empty_like(logits)
+    g_target = cupy.empty_like(target) if target_grad else None
+    launch(BACKWARD, logits.dtype, logits.size, logits, target, lse, target_sum, gy, g_logits,
+           g_target, rows, classes)  # fmt: skip
+    return g_logits, g_target
