@@ -1,5 +1,6 @@
-"""Every module of tinygrad_lite.ops and the Function classes it defines, found by walking the
-package, so a new op module cannot slip past the spec and docs meta-tests."""
+"""Every module of tinygrad_lite.ops that defines Function classes (the op modules), found by
+walking the package, so a new op module cannot slip past the spec and docs meta-tests. Modules
+without a Function (ops/arguments.py, shared argument checks) are not op modules."""
 
 import importlib
 import inspect
@@ -8,11 +9,6 @@ import pkgutil
 from tinygrad_lite import ops
 from tinygrad_lite.autograd import Function
 
-OP_MODULES = [
-    importlib.import_module(f"{ops.__name__}.{info.name}")
-    for info in pkgutil.iter_modules(ops.__path__)
-]
-
 
 def functions_of(module) -> dict[str, type]:
     return {
@@ -20,3 +16,10 @@ def functions_of(module) -> dict[str, type]:
         for name, cls in inspect.getmembers(module, inspect.isclass)
         if issubclass(cls, Function) and cls.__module__ == module.__name__
     }
+
+
+OP_MODULES = [
+    module
+    for info in pkgutil.iter_modules(ops.__path__)
+    if functions_of(module := importlib.import_module(f"{ops.__name__}.{info.name}"))
+]

@@ -169,11 +169,18 @@ class Function:
                 )
 
     def release(self) -> None:
-        """Drop the inputs so the graph behind this node can be freed."""
+        """Drop the inputs and everything the forward saved (masks, indices, log p), so the graph
+        behind this node and its arrays can be freed; only what tells a second backward that the
+        graph is gone stays."""
+        for name in [name for name in vars(self) if name not in _KEPT_AFTER_RELEASE]:
+            delattr(self, name)
         self.inputs = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+_KEPT_AFTER_RELEASE = ("seq", "needs_input_grad", "_output", "xp")
 
 
 def reachable_functions(roots: Sequence[Tensor]) -> list[Function]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .ops.shape import unpack_sizes
+from .ops.arguments import unpack_sizes
 from .tensor import DEFAULT_FLOAT, Tensor
 
 _rng = np.random.default_rng()

@@ -1,6 +1,6 @@
 """Plots for teaching, saved as PNG without a display (matplotlib's Agg backend).
 
-Training curves: `history.plot(path)` (tl.train.History). Here: a 2-D classifier's decision
+Training curves (`history.plot(path)` for a tl.train.History), a 2-D classifier's decision
 boundary, and a histogram of a gradient check's element errors.
 """
 
@@ -23,6 +23,25 @@ def _pyplot():
     except ImportError:
         raise ImportError('plots need matplotlib: pip install "tinygrad_lite[plot]"') from None
     return plt
+
+
+def training_curves(history, path: str | Path) -> Path:
+    """Save loss (and accuracy) curves per epoch of a tl.train.History as a PNG, with the
+    validation curves where the history has them."""
+    plt = _pyplot()
+    keys = [k for k in ("loss", "accuracy") if history[k]]
+    figure, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.5), squeeze=False)
+    for axis, key in zip(axes[0], keys):
+        epochs = range(1, len(history[key]) + 1)
+        axis.plot(epochs, history[key], marker="o", label="train")
+        if history[f"val_{key}"]:
+            axis.plot(epochs, history[f"val_{key}"], marker="o", label="validation")
+        axis.set(xlabel="epoch", ylabel=key)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)
 
 
 def decision_boundary(

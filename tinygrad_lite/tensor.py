@@ -6,7 +6,6 @@ backward and derivation live there, side by side.
 
 from __future__ import annotations
 
-import contextlib
 import operator
 from typing import Any
 
@@ -297,7 +296,11 @@ class Tensor:
             RuntimeError: self is not a scalar and no gradient was given; the graph was already
                 freed by an earlier backward; a tensor it needs was modified in place.
         """
-        with tracing.trace() if trace else contextlib.nullcontext():
+        if not trace:
+            return autograd.backward(self, gradient, retain_graph, create_graph)
+        from .tracing import trace as tracing  # NOTE: here, so the core imports no tracing
+
+        with tracing():
             autograd.backward(self, gradient, retain_graph, create_graph)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -553,4 +556,4 @@ class Tensor:
         return ops.matmul(self, other)
 
 
-from . import autograd, ops, tracing  # noqa: E402  (they import Tensor from this module)
+from . import autograd, ops  # noqa: E402  (they import Tensor from this module)

@@ -46,27 +46,10 @@ class History:
         return [record[key] for record in self.records if key in record]
 
     def plot(self, path: str | Path) -> Path:
-        """Save loss (and accuracy) curves per epoch as a PNG (matplotlib, no display needed)."""
-        try:
-            import matplotlib
+        """Save loss (and accuracy) curves per epoch as a PNG (see `tl.plot.training_curves`)."""
+        from .plot import training_curves
 
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise ImportError('plots need matplotlib: pip install "tinygrad_lite[plot]"') from None
-        keys = [k for k in ("loss", "accuracy") if self[k]]
-        figure, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.5), squeeze=False)
-        for axis, key in zip(axes[0], keys):
-            epochs = range(1, len(self[key]) + 1)
-            axis.plot(epochs, self[key], marker="o", label="train")
-            if self[f"val_{key}"]:
-                axis.plot(epochs, self[f"val_{key}"], marker="o", label="validation")
-            axis.set(xlabel="epoch", ylabel=key)
-            axis.legend()
-        figure.tight_layout()
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        return Path(path)
+        return training_curves(self, path)
 
 
 def evaluate(model: Module, loader, loss_fn: Callable, metric: Metric | None = None,

@@ -15,13 +15,13 @@ from .activation import (
     softplus,
     tanh,
 )
+from .arguments import as_index
 from .arithmetic import add, clip, compare, div, maximum, minimum, mul, neg, pow, sub, where
 from .conv import fold, unfold
 from .linalg import linear, matmul
 from .loss import binary_cross_entropy, softmax_cross_entropy
 from .reduce import logsumexp, max, mean, min, std, sum, var
 from .shape import (
-    as_index,
     broadcast_to,
     concatenate,
     expand,

@@ -17,7 +17,7 @@ from ..backend import erf
 from ..cuda import activation as gpu
 from ..cuda.launch import supported
 from ..tensor import Tensor, as_tensor
-from .shape import _normalize_axis
+from .arguments import normalize_axis
 from .unary import exp
 
 
@@ -215,12 +215,12 @@ def tanh(x) -> Tensor:
 
 def softmax(x, axis: int = -1) -> Tensor:
     x = as_tensor(x)
-    return Softmax.apply(x, axis=_normalize_axis(axis, x.ndim, "softmax"))
+    return Softmax.apply(x, axis=normalize_axis(axis, x.ndim, "softmax"))
 
 
 def log_softmax(x, axis: int = -1) -> Tensor:
     x = as_tensor(x)
-    return LogSoftmax.apply(x, axis=_normalize_axis(axis, x.ndim, "log_softmax"))
+    return LogSoftmax.apply(x, axis=normalize_axis(axis, x.ndim, "log_softmax"))
 
 
 def normal_pdf(x) -> Tensor:

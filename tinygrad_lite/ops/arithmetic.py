@@ -11,7 +11,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, as_tensor, result_dtype
-from .shape import broadcast_shape, broadcast_to
+from .arguments import broadcast_shape
+from .shape import broadcast_to
 from .unary import cast, log
 
 
@@ -136,7 +137,7 @@ class Maximum(Function):
     """
 
     def forward(self, a, b):
-        self.share_a = (a > b) + 0.5 * (a == b)
+        self.share_a = (a > b) + 0.5 * (a == b)  # a's share of gy: 1, 1/2 at a tie, or 0
         return self.xp.maximum(a, b)
 
     def backward(self, gy):
@@ -144,19 +145,16 @@ class Maximum(Function):
         return gy * Tensor(share_a), gy * Tensor(1 - share_a)
 
 
-class Minimum(Function):
+class Minimum(Maximum):
     """y = min(a, b) elementwise.
 
     Backward: gy goes to the smaller input; at a tie each input gets gy / 2 (as in PyTorch).
+    (Maximum's backward: only which input is chosen differs.)
     """
 
     def forward(self, a, b):
         self.share_a = (a < b) + 0.5 * (a == b)
         return self.xp.minimum(a, b)
-
-    def backward(self, gy):
-        share_a = self.share_a.astype(gy.dtype)
-        return gy * Tensor(share_a), gy * Tensor(1 - share_a)
 
 
 class Where(Function):

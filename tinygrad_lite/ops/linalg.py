@@ -14,7 +14,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, as_tensor
-from .shape import broadcast_shape, broadcast_to, squeeze, transpose, unsqueeze
+from .arguments import broadcast_shape
+from .shape import broadcast_to, squeeze, transpose, unsqueeze
 
 
 class MatMul(Function):

@@ -12,7 +12,8 @@ import math
 
 from ..autograd import Function
 from ..tensor import Tensor, as_tensor
-from .shape import _normalize_axis, broadcast_to, reshape
+from .arguments import normalize_axis
+from .shape import broadcast_to, reshape
 from .unary import exp, sqrt
 
 
@@ -20,7 +21,7 @@ def _axes(axis, ndim: int, op: str) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    axes = tuple(sorted(_normalize_axis(a, ndim, op) for a in axes))
+    axes = tuple(sorted(normalize_axis(a, ndim, op) for a in axes))
     if len(set(axes)) != len(axes):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return axes

@@ -16,15 +16,7 @@ from ..backend import scatter_add
 from ..cuda import reduce as gpu
 from ..cuda.launch import supported
 from ..tensor import Tensor, as_tensor
-
-
-def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
-    """The NumPy broadcast of `shapes`, or a ValueError naming the op and the shapes."""
-    try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
-        shown = " and ".join(str(s) for s in shapes)
-        raise ValueError(f"{op}: shapes {shown} cannot be broadcast together") from None
+from .arguments import as_index, broadcast_shape, normalize_axis, unpack_sizes
 
 
 def sum_to(array, shape: tuple[int, ...]):
@@ -39,17 +31,6 @@ def sum_to(array, shape: tuple[int, ...]):
         lead + i for i, n in enumerate(shape) if n == 1 and array.shape[lead + i] != 1
     )
     return array.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
-
-
-def unpack_sizes(args: tuple) -> tuple:
-    """Accept both f(2, 3) and f((2, 3)), as NumPy and PyTorch do."""
-    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-
-
-def _normalize_axis(axis: int, ndim: int, op: str) -> int:
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{op}: axis {axis} is out of range for {ndim} dimensions")
-    return axis % ndim
 
 
 class Reshape(Function):
@@ -185,8 +166,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge axes start_dim..end_dim (inclusive) into one, as torch.flatten."""
     if x.ndim == 0:
         return reshape(x, 1)
-    start = _normalize_axis(start_dim, x.ndim, "flatten")
-    end = _normalize_axis(end_dim, x.ndim, "flatten")
+    start = normalize_axis(start_dim, x.ndim, "flatten")
+    end = normalize_axis(end_dim, x.ndim, "flatten")
     merged = math.prod(x.shape[start : end + 1])
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1 :])
 
@@ -194,7 +175,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def permute(x: Tensor, *axes) -> Tensor:
     """Reorder all axes: permute(x, 2, 0, 1) gives shape (x.shape[2], x.shape[0], x.shape[1])."""
     axes = unpack_sizes(axes)
-    axes = tuple(_normalize_axis(int(a), x.ndim, "permute") for a in axes)
+    axes = tuple(normalize_axis(int(a), x.ndim, "permute") for a in axes)
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the axes of {x.shape}")
     return x if axes == tuple(range(x.ndim)) else Permute.apply(x, axes=axes)
@@ -207,7 +188,7 @@ def transpose(x: Tensor, *axes) -> Tensor:
         return permute(x, *reversed(range(x.ndim)))
     if len(axes) == 2:
         order = list(range(x.ndim))
-        i, j = (_normalize_axis(a, x.ndim, "transpose") for a in axes)
+        i, j = (normalize_axis(a, x.ndim, "transpose") for a in axes)
         order[i], order[j] = order[j], order[i]
         return permute(x, *order)
     return permute(x, *axes)
@@ -217,7 +198,7 @@ def squeeze(x: Tensor, axis: int | tuple[int, ...] | None = None) -> Tensor:
     """Remove size-1 axes (all of them, or the given ones, which must have size 1)."""
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    axes = {_normalize_axis(a, x.ndim, "squeeze") for a in np.atleast_1d(axis).tolist()}
+    axes = {normalize_axis(a, x.ndim, "squeeze") for a in np.atleast_1d(axis).tolist()}
     if any(x.shape[a] != 1 for a in axes):
         raise ValueError(f"squeeze: axis {axis} of {x.shape} does not have size 1")
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
@@ -225,7 +206,7 @@ def squeeze(x: Tensor, axis: int | tuple[int, ...] | None = None) -> Tensor:
 
 def unsqueeze(x: Tensor, axis: int) -> Tensor:
     """Insert a size-1 axis at position `axis` (negative counts from the end of the result)."""
-    axis = _normalize_axis(axis, x.ndim + 1, "unsqueeze")
+    axis = normalize_axis(axis, x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
@@ -246,17 +227,6 @@ def expand(x: Tensor, *shape) -> Tensor:
     return broadcast_to(x, tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape)))
 
 
-def as_index(index):
-    """Turn Tensors and lists inside an index into arrays, so NumPy/CuPy indexing can use them."""
-    if isinstance(index, tuple):
-        return tuple(as_index(i) for i in index)
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
-
-
 def getitem(x: Tensor, index) -> Tensor:
     """x[index] with NumPy's indexing rules; the gradient scatter-adds back (repeats accumulate)."""
     return GetItem.apply(x, index=as_index(index))
@@ -272,7 +242,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     first = shapes[0]
     if any(t.ndim == 0 for t in tensors):
         raise ValueError(f"concatenate: zero-dimensional tensors cannot be joined, shapes {shapes}")
-    axis = _normalize_axis(axis, len(first), "concatenate")
+    axis = normalize_axis(axis, len(first), "concatenate")
     if any(
         len(s) != len(first) or s[:axis] + s[axis + 1 :] != first[:axis] + first[axis + 1 :]
         for s in shapes
@@ -291,7 +261,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def split(x: Tensor, sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
     """np.split: `sections` equal parts, or the parts between the given split indices."""
-    axis = _normalize_axis(axis, x.ndim, "split")
+    axis = normalize_axis(axis, x.ndim, "split")
     n = x.shape[axis]
     if isinstance(sections, int):
         if sections <= 0 or n % sections:
