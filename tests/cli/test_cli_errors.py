@@ -59,13 +59,13 @@ def test_list_shows_whole_sentences():
 
 @pytest.mark.parametrize("target", ["SwishOp", "SwishOp.apply"])
 def test_gradcheck_takes_a_function_subclass_or_its_apply(target):
-    result = _cli("gradcheck", f"tests.test_cli_errors:{target}", "--input-shape", "3")
+    result = _cli("gradcheck", f"tests.cli.test_cli_errors:{target}", "--input-shape", "3")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "gradient check passed" in result.stdout
 
 
 def test_gradcheck_cli_second_order_and_batch_mixing_layers():
-    result = _cli("gradcheck", "tests.test_checker_holes:TanhLayer", "--input-shape", "3",
+    result = _cli("gradcheck", "tests.testing.test_checker_holes:TanhLayer", "--input-shape", "3",
                   "--second-order")  # fmt: skip
     assert result.returncode == 1 and "second derivatives" in result.stdout
     result = _cli("gradcheck", "tinygrad_lite.nn:BatchNorm1d", "--input-shape", "3",

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from .op_modules import OP_MODULES as MODULES
-from .op_modules import functions_of
+from ..op_modules import OP_MODULES as MODULES
+from ..op_modules import functions_of
 
-DERIVATIONS = Path(__file__).resolve().parents[1] / "docs" / "derivations"
+DERIVATIONS = Path(__file__).resolve().parents[2] / "docs" / "derivations"
 
 
 def documented_classes(module) -> list[str]:

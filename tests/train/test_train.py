@@ -4,7 +4,7 @@ import pytest
 import tinygrad_lite as tl
 from tinygrad_lite import data, nn, optim, train
 
-from .memory import assert_steady_memory
+from ..memory import assert_steady_memory
 
 
 def _blobs_loaders(seed=0):

@@ -13,7 +13,7 @@ import pytest
 
 import tinygrad_lite as tl
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "backward_trace.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "backward_trace.md"
 
 
 def _blocks(kind: str) -> list[str]:

@@ -43,7 +43,7 @@ def test_wrong_op(gradcheck):
 
 
 def test_gradcheck_fixture_passes_and_fails_with_the_report(pytester, monkeypatch):
-    checkout = str(Path(__file__).resolve().parents[1])  # importable even without an install
+    checkout = str(Path(__file__).resolve().parents[2])  # importable even without an install
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))
     )

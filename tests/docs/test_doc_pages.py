@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 BLOCKS = [
     (page.relative_to(DOCS).as_posix(), i, block)
     for page in sorted(DOCS.rglob("*.md"))

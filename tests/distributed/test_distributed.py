@@ -15,7 +15,7 @@ import pytest
 import tinygrad_lite as tl
 from tinygrad_lite.data import DataLoader, DistributedSampler, TensorDataset
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def mpi_usable() -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # A CNN training step's page faults: glibc's defaults hand large temporaries back to the OS on
 # every free, so each step faults them in again

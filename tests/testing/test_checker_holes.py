@@ -114,7 +114,7 @@ def test_a_bug_only_the_error_model_sees_is_localized_and_reproducible():
     assert not report.passed
     assert report.culprit and report.culprit.startswith("SlightlyWrongSquare")
     direct = tl.testing.check_gradients(SlightlyWrongSquare.apply, np.linspace(0.5, 1.5, 4))
-    assert "from tests.test_checker_holes import SlightlyWrongSquare" in direct.reproduction
+    assert "from tests.testing.test_checker_holes import SlightlyWrongSquare" in direct.reproduction
     assert "target = SlightlyWrongSquare.apply" in direct.reproduction
     assert not tl.testing.check_gradients(SlightlyWrongSquare, np.ones(3)).passed  # the class
 
