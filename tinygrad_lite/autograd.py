@@ -151,10 +151,10 @@ class Function:
             fn.needs_input_grad = tuple(x._requires_grad for x in inputs)
             fn.seq = next(_sequence)
             fn._output = weakref.ref(y)
-            for x in inputs:
-                x._counter.recorded = True
-            y._counter.recorded = True
-            fn.versions = tuple(x._version for x in inputs) + (y._version,)
+            counters = [x._counter for x in inputs] + [y._counter]
+            for counter in counters:
+                counter.recorded = True  # .numpy() of these is read-only from now on
+            fn.versions = tuple(counter.value for counter in counters)
         return y
 
     def check_versions(self) -> None:

@@ -49,17 +49,12 @@ class VersionCounter:
         self.value, self.recorded, self.aliased = 0, False, False
 
 
-def _memory_owner(array: Any) -> Any:
-    """The array that owns `array`'s memory (NumPy and CuPy point every view at its owner)."""
-    base = array.base
-    return array if base is None else base
-
-
 def share_memory_state(y: Tensor, sources) -> None:
     """Let `y` share the version counter of the source whose memory it views, if any."""
-    owner = _memory_owner(y.data)
+    data = y.data
+    owner = data if data.base is None else data.base
     for x in sources:
-        if _memory_owner(x.data) is owner:
+        if x.data is owner or x.data.base is owner:  # x owns y's memory, or views it too
             y._counter = x._counter
             x._counter.aliased = True
             return

@@ -39,7 +39,10 @@ class ReLU(Function):
         x = self.inputs[0].data
         if supported(gy):
             return gpu.backward("relu", x, gy)
-        return gy * (x > 0)
+        # NOTE: a float mask (float * bool takes NumPy's slow mixed loop), held in a name: NumPy
+        # would write gy * <temporary> into the temporary, in x's memory order, not gy's
+        mask = (x > 0).astype(gy.dtype)
+        return gy * mask
 
 
 class LeakyReLU(Function):
@@ -60,7 +63,8 @@ class LeakyReLU(Function):
     def backward_untracked(self, gy):
         if supported(gy):
             return gpu.backward("leaky_relu", self.inputs[0].data, gy, self.slope)
-        return gy * self._slopes(gy.dtype)
+        slopes = self._slopes(gy.dtype)  # NOTE: named, so the result takes gy's order (ReLU)
+        return gy * slopes
 
     def _slopes(self, dtype):
         return self.xp.where(self.inputs[0].data > 0, 1, self.slope).astype(dtype)
@@ -87,7 +91,8 @@ class Sigmoid(Function):
         y = self.output().data
         if supported(gy):
             return gpu.backward("sigmoid", y, gy)
-        return gy * y * (1 - y)
+        slope = y * (1 - y)  # NOTE: named, so the result takes gy's order (see ReLU)
+        return gy * slope
 
 
 class Tanh(Function):
@@ -109,7 +114,8 @@ class Tanh(Function):
         y = self.output().data
         if supported(gy):
             return gpu.backward("tanh", y, gy)
-        return gy * (1 - y * y)
+        slope = 1 - y * y  # NOTE: named, so the result takes gy's order (see ReLU)
+        return gy * slope
 
 
 class Softmax(Function):
@@ -178,7 +184,8 @@ class GELU(Function):
             return gpu.backward("gelu", x, gy)
         cdf = (1 + erf(self.xp, x / math.sqrt(2))) / 2
         pdf = self.xp.exp(-x * x / 2) / math.sqrt(2 * math.pi)
-        return gy * (cdf + x * pdf).astype(gy.dtype)
+        slope = (cdf + x * pdf).astype(gy.dtype)  # NOTE: named: the result takes gy's order
+        return gy * slope
 
 
 class Softplus(Function):

@@ -18,6 +18,8 @@ from .unary import cast, log
 
 def broadcast_pair(a, b, op: str) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors of one dtype and shape (NumPy's promotion and broadcasting)."""
+    if type(a) is type(b) is Tensor and a.dtype == b.dtype and a.shape == b.shape:
+        return a, b  # the common case, at no cost
     dtype = result_dtype(a, b)  # numbers and 0-d tensors are weakly typed, as in PyTorch
     like = a if isinstance(a, Tensor) else b
     a, b = as_tensor(a, like, dtype), as_tensor(b, like, dtype)
