@@ -2,6 +2,12 @@
 // Every kernel is a template over the element type T (float or double); CuPy instantiates the
 // ones it needs by name (see tinygrad_lite/cuda/kernels.py).
 
+#if defined(__CUDACC__)  // nvcc, and NVRTC through CuPy
+#define DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#else  // the host C++ compiler: the CUDA model on the CPU, for tests (cpu_emulation.cuh)
+#include "cpu_emulation.cuh"
+#endif
+
 typedef long long index_t;
 
 #define GRID_STRIDE_LOOP(i, n)                                                   \

@@ -12,7 +12,7 @@
 template <typename T>
 __global__ void softmax_xent_forward(const T* z, const T* t, T* loss, T* lse_out, T* target_sum,
                                      index_t rows, index_t classes) {
-    extern __shared__ unsigned char shared_bytes[];
+    DYNAMIC_SHARED(unsigned char, shared_bytes);  // blockDim.x values of T
     T* scratch = reinterpret_cast<T*>(shared_bytes);
     for (index_t row = blockIdx.x; row < rows; row += gridDim.x) {
         const T* zr = z + row * classes;
@@ -23,15 +23,18 @@ __global__ void softmax_xent_forward(const T* z, const T* t, T* loss, T* lse_out
             if (zc > m) {
                 s = s * exp(m - zc) + T(1);
                 m = zc;
-            } else {
+            } else if (zc > negative_infinity<T>()) {
                 s += exp(zc - m);
-            }
+            } else if (zc != zc) {
+                s = zc;  // NaN propagates, as on the CPU
+            }  // a logit of -inf adds exp(-inf) = 0 (exp(-inf - m) would be NaN while m = -inf)
             st += tr[c];
             if (tr[c] != T(0)) stz += tr[c] * zc;  // 0 * (-inf) must add 0, not NaN
         }
         T row_max = block_max(m, scratch);
-        // rescale each thread's sum to the row maximum (a thread that saw no element has s = 0)
-        T total = block_sum(s > T(0) ? s * exp(m - row_max) : T(0), scratch);
+        // rescale each thread's sum to the row maximum (a thread that saw no element, or only
+        // -inf, has s = 0; a NaN s must reach the total)
+        T total = block_sum(s != T(0) ? s * exp(m - row_max) : T(0), scratch);
         T sum_t = block_sum(st, scratch);
         T sum_tz = block_sum(stz, scratch);
         if (threadIdx.x == 0) {

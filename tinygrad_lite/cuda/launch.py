@@ -1,15 +1,18 @@
 """The one checked launcher: every kernel call goes through `launch`, which checks the arguments
 against the kernel's signature (read from its .cu source), packs the scalars, picks the grid and
-launches. Kernels run only for float32/float64 CuPy arrays (`supported`); an op's `forward` and
-its `backward_untracked` are the only callers, so nothing here knows about grad mode.
+launches. The engine runs kernels only for float32/float64 CuPy arrays (`supported`); an op's
+`forward` and its `backward_untracked` are the only callers, so nothing here knows about grad
+mode. Given NumPy arrays instead, the same launch runs the kernel on the CPU emulation of the
+CUDA model (emulation.py): that is how the tests execute every kernel without a GPU.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..backend import is_cuda
-from .kernels import C_TYPES, Kernel, compiled
+from ..backend import get_array_module, is_cuda
+from . import emulation, kernels
+from .kernels import C_TYPES, Kernel
 
 THREADS = 256  # a power of two: the block reductions (common.cuh) halve it
 NULL = np.uint64(0)  # a null pointer argument, for an optional array the kernel does not read
@@ -21,10 +24,9 @@ def supported(*arrays) -> bool:
 
 
 def contiguous(*arrays):
-    """The arrays as C-contiguous CuPy arrays (copies only where needed), for kernel inputs."""
-    import cupy
-
-    return [cupy.ascontiguousarray(a) for a in arrays]
+    """The arrays as C-contiguous arrays (copies only where needed), for kernel inputs."""
+    xp = get_array_module(*arrays)
+    return [xp.ascontiguousarray(a) for a in arrays]
 
 
 def launch(kernel: Kernel, dtype, work: int, *args, shared_per_thread: int = 0,
@@ -40,9 +42,19 @@ def launch(kernel: Kernel, dtype, work: int, *args, shared_per_thread: int = 0,
     packed = pack_arguments(kernel, np.dtype(dtype), args)
     if work == 0:
         return
-    most = 32 * _multiprocessors()
+    on_cpu = _on_cpu(kernel, packed)
+    most = 32 * (emulation.MULTIPROCESSORS if on_cpu else _multiprocessors())
     blocks = min((work + THREADS - 1) // THREADS, most) if blocks_for is None else blocks_for(most)
+    compiled = emulation.compiled if on_cpu else kernels.compiled
     compiled(kernel, dtype)((blocks,), (THREADS,), packed, shared_mem=shared_per_thread * THREADS)
+
+
+def _on_cpu(kernel: Kernel, packed) -> bool:
+    """True for NumPy arrays (the CPU emulation), False for CuPy arrays; never a mix."""
+    kinds = {isinstance(a, np.ndarray) for a in packed if not isinstance(a, np.generic)}
+    if len(kinds) > 1:
+        raise TypeError(f"{kernel}: arrays mix NumPy (CPU) and CuPy (GPU)")
+    return kinds == {True}
 
 
 def pack_arguments(kernel: Kernel, dtype: np.dtype, args) -> tuple:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import get_array_module
 from .kernels import Kernel
 from .launch import contiguous, launch
 
@@ -13,9 +14,8 @@ KERNELS = [SUM_TO]
 
 def sum_to(x, shape):
     """x summed over the axes broadcasting from `shape` added or stretched, as ops.shape.sum_to."""
-    import cupy
-
     (x,) = contiguous(x)
+    xp = get_array_module(x)
     lead = x.ndim - len(shape)
     padded = (1,) * lead + tuple(shape)
     strides = [s // x.itemsize for s in x.strides]
@@ -23,10 +23,10 @@ def sum_to(x, shape):
     summed = [(n, s) for n, s, m in zip(x.shape, strides, padded) if m != n]
     out_size = int(np.prod([n for n, _ in kept], dtype=np.int64))
     summed_size = int(np.prod([n for n, _ in summed], dtype=np.int64))
-    y = cupy.empty(shape, x.dtype)
+    y = xp.empty(shape, x.dtype)
 
     def pairs(axes):
-        return cupy.asarray(np.array(axes or [(1, 0)], dtype=np.int64).reshape(-1))
+        return xp.asarray(np.array(axes or [(1, 0)], dtype=np.int64).reshape(-1))
 
     launch(SUM_TO, x.dtype, out_size, x, y, pairs(kept), len(kept), pairs(summed), len(summed),
            out_size, summed_size)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..backend import get_array_module
 from .kernels import Kernel
 from .launch import contiguous, launch
 
@@ -12,11 +13,10 @@ KERNELS = [FORWARD, BACKWARD]
 
 def forward(logits, target):
     """(loss per row, logsumexp per row, target sum per row) for (N, C) logits and targets."""
-    import cupy
-
     logits, target = contiguous(logits, target)
+    xp = get_array_module(logits)
     rows, classes = logits.shape
-    loss, lse, target_sum = (cupy.empty(rows, logits.dtype) for _ in range(3))
+    loss, lse, target_sum = (xp.empty(rows, logits.dtype) for _ in range(3))
     # one block per row, its threads reducing over the classes in shared memory
     launch(FORWARD, logits.dtype, rows, logits, target, loss, lse, target_sum, rows, classes,
            shared_per_thread=logits.dtype.itemsize,
@@ -26,12 +26,11 @@ def forward(logits, target):
 
 def backward(logits, target, lse, target_sum, gy, target_grad: bool):
     """(gradient of the logits, gradient of the targets or None)."""
-    import cupy
-
     logits, target, gy = contiguous(logits, target, gy)
+    xp = get_array_module(logits)
     rows, classes = logits.shape
-    g_logits = cupy.empty_like(logits)
-    g_target = cupy.empty_like(target) if target_grad else None
+    g_logits = xp.empty_like(logits)
+    g_target = xp.empty_like(target) if target_grad else None
     launch(BACKWARD, logits.dtype, logits.size, logits, target, lse, target_sum, gy, g_logits,
            g_target, rows, classes)  # fmt: skip
     return g_logits, g_target

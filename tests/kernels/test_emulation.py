@@ -1,0 +1,254 @@
+"""Every CUDA kernel, every instantiation and every launcher, executed on the CPU emulation of the
+CUDA model (kernels/cpu_emulation.cuh) and compared with the NumPy path, on shapes that stress the
+indexing; and negative controls showing that the emulation catches a wrong index and a race."""
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn, ops, optim
+from tinygrad_lite.cuda import activation, emulation, im2col, kernels, launch, reduce, softmax_xent
+from tinygrad_lite.ops.conv import Window
+
+pytestmark = pytest.mark.skipif(not emulation.available(), reason="needs a C++ compiler")
+
+DTYPES = [np.float32, np.float64]
+TOLERANCE = {np.float32: 2e-6, np.float64: 1e-13}
+ONE_GRID_PASS = 32 * emulation.MULTIPROCESSORS * launch.THREADS  # elements per grid-stride pass
+SIZES = [0, 1, 255, 257, ONE_GRID_PASS + 3]
+
+
+def close(got, want, dtype, terms=1):
+    """Equal up to rounding: a sum of `terms` values may differ by about ε·terms between orders."""
+    tolerance = max(TOLERANCE[dtype], 4 * np.finfo(dtype).eps * terms)
+    np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
+
+
+def data(shape, dtype, seed=0, scale=3.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+
+
+def sigmoid(x):
+    return np.where(
+        x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))
+    )
+
+
+FORMULAS = {  # forward, derivative from (x, y)
+    "relu": (lambda x: np.maximum(x, 0), lambda x, y: (x > 0).astype(x.dtype)),
+    "leaky_relu": (lambda x: np.where(x > 0, x, 0.1 * x), lambda x, y: np.where(x > 0, 1, 0.1)),
+    "sigmoid": (sigmoid, lambda x, y: y * (1 - y)),
+    "tanh": (np.tanh, lambda x, y: 1 - y * y),
+    "gelu": (lambda x: tl.gelu(tl.tensor(x)).numpy(),
+             lambda x, y: tl.ops.activation.NormalCdf.apply(tl.tensor(x)).numpy()
+             + x * np.exp(-x * x / 2) / np.sqrt(2 * np.pi)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", activation.NAMES)
+def test_activation_kernels(name, size, dtype):
+    forward, derivative = FORMULAS[name]
+    x, gy = data(size, dtype), data(size, dtype, seed=1)
+    x[:4] = [0.0, -1000.0, 1000.0, -0.0][: min(size, 4)]
+    scalars = (0.1,) if name == "leaky_relu" else ()
+    y = activation.forward(name, x, *scalars)
+    close(y, forward(x), dtype)
+    saved = x if name in ("relu", "leaky_relu", "gelu") else y
+    close(activation.backward(name, saved, gy, *scalars), gy * derivative(x, y), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows, classes", [(1, 1), (3, 1000), (5, 10), (2, 257)])
+def test_softmax_cross_entropy_kernels(rows, classes, dtype):
+    logits = data((rows, classes), dtype)
+    target = np.random.default_rng(2).dirichlet(np.ones(classes), rows).astype(dtype)
+    if classes > 2:
+        logits[0, 1], target[0, 1] = -np.inf, 0  # a class with target 0 adds 0, not NaN
+    loss, lse, target_sum = softmax_xent.forward(logits, target)
+    reference = ops.loss.SoftmaxCrossEntropy()
+    reference.xp = np
+    with np.errstate(invalid="ignore"):  # the -inf logit, as inside Function.apply
+        close(loss, reference.forward(logits, target), dtype, terms=classes)
+    gy = data(rows, dtype, seed=3)
+    g_logits, g_target = softmax_xent.backward(logits, target, lse, target_sum, gy, True)
+    log_p = reference.log_p
+    close(g_logits, gy[:, None] * (np.exp(log_p) * target.sum(1, keepdims=True) - target), dtype)
+    finite = np.isfinite(log_p)
+    close(g_target[finite], (-gy[:, None] * log_p)[finite], dtype)
+
+
+GEOMETRIES = [  # (N, C, H, W), kernel, stride, padding, dilation
+    ((2, 3, 7, 5), 3, 1, 1, 1),
+    ((1, 2, 9, 8), (3, 2), (2, 3), (1, 0), 1),
+    ((3, 1, 6, 6), 2, 2, 0, 1),
+    ((1, 2, 11, 7), 3, 2, 1, 2),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
+def test_im2col_and_col2im_kernels(geometry, dtype):
+    shape, *window = geometry
+    window = Window.of(*window)
+    x = data(shape, dtype)
+    cols = im2col.im2col(x, window)
+    expected = ops.conv.Unfold.apply(tl.tensor(x), window=window).numpy()
+    close(cols.reshape(expected.shape), expected, dtype)
+    back = im2col.col2im(cols, shape, window)
+    close(back, ops.conv.Fold.apply(tl.tensor(cols.reshape(expected.shape)), input_shape=shape,
+                                    window=window).numpy(), dtype)  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geometry", [g for g in GEOMETRIES if g[3] != 1 or g[1] == 3], ids=str)
+def test_max_pool_kernels_with_ties_and_nan(geometry, dtype):
+    shape, *window = geometry
+    window = Window.of(*window)
+    x = np.round(data(shape, dtype))  # rounded: many ties
+    x.reshape(-1)[5] = np.nan
+    reference = ops.conv.MaxPool2d()
+    reference.xp = np
+    y_cpu = reference.forward(x, window=window)
+    y, argmax = im2col.max_pool_forward(x, window)
+    np.testing.assert_array_equal(y, y_cpu)
+    np.testing.assert_array_equal(argmax, reference.index)
+    gy = data(y.shape, dtype, seed=4)
+    gx = im2col.max_pool_backward(gy, argmax, shape, window)
+    unpool = ops.conv.MaxUnpool.apply(tl.tensor(gy), index=argmax, input_shape=shape,
+                                      window=window).numpy()  # fmt: skip
+    close(gx, unpool, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shapes", [((4, 3), (3,)), ((2, 5, 7), (5, 1)), ((300, 70), (1, 70)),
+                                    ((3, 1, 4), (1, 1, 1)), ((0, 3), (3,))], ids=str)  # fmt: skip
+def test_sum_to_kernel(shapes, dtype):
+    big, small = shapes
+    x = data(big, dtype)
+    close(reduce.sum_to(x, small), ops.shape.sum_to(x, small), dtype)
+
+
+@pytest.fixture
+def engine_on_emulated_kernels(monkeypatch):
+    """The engine taking its GPU branches with NumPy arrays: every op and optimizer that has a
+    kernel launches it, through the same launchers, on the CPU emulation."""
+
+    def supported(*arrays):
+        return all(getattr(a, "dtype", None) in kernels.C_TYPES for a in arrays)
+
+    for module in (ops.activation, ops.loss, ops.conv, ops.shape, optim.optimizers):
+        monkeypatch.setattr(module, "supported", supported)
+
+
+def _train_a_small_cnn(optimizer_class, **options):
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(4, 4, 3, stride=2), nn.Tanh(), nn.Flatten(),
+                          nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 3), nn.Sigmoid())  # fmt: skip
+    model.to(dtype=np.float64)
+    opt = optimizer_class(model.parameters(), lr=0.01, **options)
+    x = data((5, 1, 8, 8), np.float64)
+    labels = np.array([0, 1, 2, 1, 0])
+    losses = []
+    for _ in range(3):
+        loss = nn.functional.cross_entropy(model(tl.tensor(x)), labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, [p.numpy().copy() for p in model.parameters()]
+
+
+OPTIMIZERS = [
+    (optim.SGD, {}), (optim.SGD, {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    (optim.SGD, {"momentum": 0.5, "dampening": 0.1}), (optim.Adam, {}),
+    (optim.Adam, {"amsgrad": True, "weight_decay": 0.01}), (optim.AdamW, {}),
+    (optim.RMSprop, {}), (optim.RMSprop, {"centered": True, "momentum": 0.9}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("optimizer, options", OPTIMIZERS, ids=lambda v: str(v))
+def test_training_on_emulated_kernels_matches_numpy(optimizer, options, request):
+    expected_losses, expected_params = _train_a_small_cnn(optimizer, **options)
+    request.getfixturevalue("engine_on_emulated_kernels")
+    losses, params = _train_a_small_cnn(optimizer, **options)
+    np.testing.assert_allclose(losses, expected_losses, rtol=1e-12)
+    for got, want in zip(params, expected_params):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+
+
+def test_every_instantiation_has_an_emulated_entry_point():
+    pairs = [(kernel, dtype) for family in kernels.FAMILIES
+             for kernel in __import__(f"tinygrad_lite.cuda.{family}", fromlist=["KERNELS"]).KERNELS
+             for dtype in kernels.C_TYPES]  # fmt: skip
+    assert len(pairs) == 2 * sum(len(t) for t in kernels.templates().values())
+    for kernel, dtype in pairs:
+        assert emulation.compiled(kernel, dtype).entry is not None
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_softmax_kernel_propagates_nan_and_inf_like_the_cpu(bad):
+    logits = data((2, 600), np.float64)
+    logits[0, 300] = bad
+    target = np.full((2, 600), 1 / 600)
+    loss, _, _ = softmax_xent.forward(logits, target)
+    reference = ops.loss.SoftmaxCrossEntropy()
+    reference.xp = np
+    with np.errstate(invalid="ignore"):
+        expected = reference.forward(logits, target)
+    assert np.isnan(loss[0]) and np.isnan(expected[0])
+    close(loss[1], expected[1], np.float64)
+
+
+# ---- negative controls: a planted bug must make the comparisons fail ---------------------------
+def _planted(file: str, old: str, new: str):
+    text = emulation.program(file)
+    assert old in text, old
+    return emulation.build(text.replace(old, new, 1), f"planted-{file.split('.')[0]}")
+
+
+def test_an_off_by_one_in_im2col_padding_is_caught():
+    row = "int h = i * w.stride_h - w.pad_h + a * w.dilation_h;\n        int col"
+    library = _planted("im2col.cu", row, row.replace("- w.pad_h", "- w.pad_h + 1"))
+    window = Window.of(3, 1, 1, 1)
+    x = data((1, 2, 5, 5), np.float64)
+    good = im2col.im2col(x, window)
+    kernel = emulation.EmulatedKernel(im2col.IM2COL, np.float64, library)
+    bad = np.empty_like(good)
+    geometry, _, _ = im2col._geometry(np, window, 2, 5, 5)
+    args = launch.pack_arguments(im2col.IM2COL, np.dtype(np.float64), (x, bad, geometry, bad.size))
+    kernel((4,), (launch.THREADS,), args)
+    assert not np.allclose(bad, good)
+
+
+def test_a_missing_barrier_in_the_softmax_reduction_is_caught():
+    step = "if (threadIdx.x < stride) scratch[threadIdx.x] += scratch[threadIdx.x + stride];"
+    library = _planted("softmax_xent.cu", step + "\n        __syncthreads();", step)
+    logits = data((3, 700), np.float64)
+    target = np.random.default_rng(2).dirichlet(np.ones(700), 3)
+    good, _, _ = softmax_xent.forward(logits, target)
+    kernel = emulation.EmulatedKernel(softmax_xent.FORWARD, np.float64, library)
+    outputs = [np.empty(3) for _ in range(3)]
+    args = launch.pack_arguments(softmax_xent.FORWARD, np.dtype(np.float64),
+                                 (logits, target, *outputs, 3, 700))  # fmt: skip
+    wrong = 0
+    for seed in range(5):
+        emulation.set_seed(seed)
+        kernel((3,), (launch.THREADS,), args, shared_mem=8 * launch.THREADS)
+        wrong += not np.allclose(outputs[0], good)
+    emulation.set_seed(0)
+    assert wrong >= 4  # the race shows for (nearly) every thread order
+
+
+def test_a_barrier_reached_by_part_of_a_block_is_an_error():
+    barrier = "T row_max = block_max(m, scratch);"
+    library = _planted("softmax_xent.cu", barrier, "if (threadIdx.x == 0) return;\n" + barrier)
+    kernel = emulation.EmulatedKernel(softmax_xent.FORWARD, np.float64, library)
+    logits, target = data((1, 4), np.float64), np.full((1, 4), 0.25)
+    outputs = [np.empty(1) for _ in range(3)]
+    args = launch.pack_arguments(softmax_xent.FORWARD, np.dtype(np.float64),
+                                 (logits, target, *outputs, 1, 4))  # fmt: skip
+    with pytest.raises(emulation.EmulationError, match="different numbers of __syncthreads"):
+        kernel((1,), (launch.THREADS,), args, shared_mem=8 * launch.THREADS)
