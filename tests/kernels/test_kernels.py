@@ -96,3 +96,16 @@ def test_the_launcher_checks_arguments_against_the_kernel_signature():
     p = x.astype(np.float64)
     sgd = pack_arguments(optim.SGD, np.dtype(np.float64), (p, p, None, 0.1, 0, 0, 0, 0, 1, 4))
     assert sgd[2] is NULL and sgd[3].dtype == np.float64 and sgd[7].dtype == np.int32
+
+
+@pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_no_kernel_spills_registers(arch, capsys):
+    from benchmarks.kernel_resources import resource_usage, table
+
+    rows = resource_usage(arch)
+    with capsys.disabled():
+        print(f"\n{table(rows)}")
+    assert len(rows) == 2 * sum(len(t) for t in kernels.templates().values())
+    spilling = [r["kernel"] for r in rows if r["spill_stores"] or r["spill_loads"]]
+    assert not spilling, f"register spills on {arch}: {spilling}"
