@@ -7,6 +7,8 @@
 Tensor([2., 4.])
 """
 
+import numpy as np  # noqa: I001
+
 from . import allocator  # noqa: I001  (first: malloc is tuned before any array exists)
 from .tensor import Tensor  # (next: the modules below import it)
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -24,7 +26,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from . import cuda, data, distributed, nn, optim, plot, testing, train, viz
+from . import amp, cuda, data, distributed, nn, optim, plot, testing, train, viz
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, gradient_errors
 from .serialization import load, save
 from .tracing import trace
@@ -78,3 +80,17 @@ from .ops import (
 cat = concatenate  # torch's name
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """`tl.bfloat16` imports ml_dtypes only when first used (an optional extra)."""
+    if name == "bfloat16":
+        from .backend import bfloat16
+
+        return bfloat16()
+    raise AttributeError(f"module 'tinygrad_lite' has no attribute {name!r}")
+
+
+float16 = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)

@@ -28,6 +28,7 @@ class _ThreadState(threading.local):
     tracing a backward) must not switch recording off (or print) for a thread that trains."""
 
     grad_enabled = True
+    autocast_dtype = None  # float16 or bfloat16 inside tl.amp.autocast (amp.py)
     # A NumPy Generator while tl.testing estimates rounding errors: every op's float result is
     # moved one unit in the last place, up or down at random (Monte Carlo arithmetic).
     rounding_noise = None

@@ -11,6 +11,29 @@ import sys
 import numpy as np
 
 
+def bfloat16() -> np.dtype:
+    """NumPy's bfloat16 dtype, from the ml_dtypes package (JAX's), or an ImportError saying what
+    to install. Imported only when asked for."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise ImportError(
+            'bfloat16 needs the ml_dtypes package: pip install "tinygrad_lite[amp]"'
+        ) from None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def is_floating(dtype) -> bool:
+    """True for float16/32/64 and bfloat16 (whose NumPy kind is 'V', not 'f')."""
+    dtype = np.dtype(dtype)
+    return dtype.kind == "f" or (dtype.name == "bfloat16" and "ml_dtypes" in sys.modules)
+
+
+def low_precision(dtype) -> bool:
+    """float16 or bfloat16: the 16-bit floats of mixed precision."""
+    return is_floating(dtype) and np.dtype(dtype).itemsize == 2
+
+
 def get_array_module(*arrays):
     """`cupy` if any argument is a CuPy array, else `numpy` (CuPy's own name for this helper).
 
@@ -96,7 +119,7 @@ def read_only(array):
 def nudge_one_ulp(array, rng):
     """A float array with each element moved to a neighbouring representable value, up or down
     at random (`rng`: a NumPy Generator); other arrays unchanged."""
-    if array.dtype.kind != "f":
+    if array.dtype.kind != "f":  # NOTE: bfloat16 too: NumPy's nextafter does not know it
         return array
     xp = get_array_module(array)
     up = xp.asarray(rng.random(array.shape) < 0.5)

@@ -141,6 +141,10 @@ def demo_command(args, parser) -> int:
         options["device"] = args.device
     if args.epochs is not None:
         options["epochs"] = args.epochs
+    if args.amp is not None:
+        if "amp" not in inspect.signature(module.run).parameters:
+            parser.error(f"demo {args.name} has no mixed-precision mode; --amp works for e6 and e7")
+        options["amp"] = args.amp
     start = time.perf_counter()
     module.run(**options)
     print(f"== done in {time.perf_counter() - start:.1f} s")
@@ -181,6 +185,11 @@ def _main(argv: list[str]) -> int:
                       help="override the example's number of epochs")  # fmt: skip
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.add_argument("--device", default="cpu", help="cpu or cuda (E6, E7)")
+    demo.add_argument(
+        "--amp",
+        choices=("float16", "bfloat16"),
+        help="mixed precision (E6, E7): autocast, plus a GradScaler for float16",
+    )
     commands.add_parser("list", help="list the examples")
     commands.add_parser("bench", help="benchmarks (options: python -m benchmarks --help)")
     check = commands.add_parser(

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .backend import bfloat16, is_floating
 from .tensor import Tensor
 
 SEPARATOR = "/"
@@ -56,7 +57,7 @@ def _flatten(state: Mapping | list, prefix: str, out: dict[str, np.ndarray]) -> 
             _flatten(value, f"{prefix}{key}{SEPARATOR}", out)
             continue
         array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
-        if array.dtype.kind not in "biufU":
+        if array.dtype.kind not in "biufU" and not is_floating(array.dtype):
             raise TypeError(
                 f"save: '{prefix}{key}' is a {type(value).__name__}; only arrays, Tensors, "
                 "numbers, bools, strings and (nested) dicts of them can be saved without pickle"
@@ -101,9 +102,11 @@ def _write_archive(file, flat: dict[str, np.ndarray]) -> None:
     manifest = {}
     with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         for key, array in flat.items():
-            with archive.open(key + ".npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, array, allow_pickle=False)
-            manifest[key] = {"shape": list(array.shape), "dtype": array.dtype.str,
+            dtype = "bfloat16" if array.dtype.name == "bfloat16" else array.dtype.str
+            stored = array.view(np.uint16) if dtype == "bfloat16" else array  # NOTE: .npy has no
+            with archive.open(key + ".npy", "w", force_zip64=True) as member:  # bfloat16 type
+                np.lib.format.write_array(member, stored, allow_pickle=False)
+            manifest[key] = {"shape": list(array.shape), "dtype": dtype,
                              "sha256": hashlib.sha256(array.tobytes()).hexdigest()}  # fmt: skip
         archive.writestr(MANIFEST, json.dumps({"format": FORMAT, "arrays": manifest}))
 
@@ -192,9 +195,12 @@ def _read_archive(path: Path, verify: bool) -> dict[str, np.ndarray]:
         flat = {}
         for key, entry in arrays.items():
             array = _read_member(archive, key + ".npy")
+            if entry.get("dtype") == "bfloat16" and array.dtype == np.uint16:
+                array = array.view(bfloat16())
             if verify and (
                 list(array.shape) != entry["shape"]
-                or array.dtype.str != entry["dtype"]
+                or ("bfloat16" if array.dtype.name == "bfloat16" else array.dtype.str)
+                != entry["dtype"]
                 or hashlib.sha256(array.tobytes()).hexdigest() != entry["sha256"]
             ):
                 raise CheckpointError(f"'{key}' differs from its manifest entry (corrupted)")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import device_of, get_array_module, to_device
+from .backend import bfloat16, device_of, get_array_module, is_floating, to_device
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 
@@ -28,7 +28,7 @@ def _as_array(data: Any, dtype) -> Any:
         array = np.asarray(data, dtype=dtype)
         if dtype is None and array.dtype == np.float64:  # Python floats: the default float dtype
             array = array.astype(DEFAULT_FLOAT)
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "biuf" and not is_floating(array.dtype):
         raise TypeError(f"Tensor: unsupported dtype {array.dtype}; use bool, integer or float data")
     return array
 
@@ -73,7 +73,7 @@ def as_tensor(x: Any, like: Tensor | None = None, dtype=None) -> Tensor:
     return Tensor(like.xp.asarray(_as_array(x, dtype)), device=like.device)
 
 
-_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < float
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2}  # bool < integer < float (V: bfloat16)
 
 
 def _promotion_tier(x: Any) -> int:
@@ -117,7 +117,7 @@ def result_dtype(a: Any, b: Any) -> np.dtype:
     (_, high), (low_tier, low) = sorted([(tier_a, dtype_a), (tier_b, dtype_b)], reverse=True)
     if _KIND_RANK[low.kind] <= _KIND_RANK[high.kind]:
         return high
-    return DEFAULT_FLOAT if low_tier == 0 and low.kind == "f" else low
+    return DEFAULT_FLOAT if low_tier == 0 and is_floating(low) else low
 
 
 class Tensor:
@@ -263,7 +263,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set requires_grad in place (only leaves can change it) and return self."""
-        if requires_grad and self.dtype.kind != "f":
+        if requires_grad and not is_floating(self.dtype):
             raise TypeError(f"requires_grad: only float tensors can require grad, got {self.dtype}")
         if self.creator is not None and not requires_grad:
             raise RuntimeError(
@@ -275,6 +275,22 @@ class Tensor:
     def astype(self, dtype) -> Tensor:
         """Differentiable dtype conversion (the gradient is cast back)."""
         return ops.cast(self, dtype)
+
+    def half(self) -> Tensor:
+        """As float16, differentiably (the gradient is cast back to this dtype)."""
+        return ops.cast(self, np.float16)
+
+    def bfloat16(self) -> Tensor:
+        """As bfloat16 (needs the ml_dtypes package), differentiably."""
+        return ops.cast(self, bfloat16())
+
+    def float(self) -> Tensor:
+        """As float32, differentiably."""
+        return ops.cast(self, np.float32)
+
+    def double(self) -> Tensor:
+        """As float64, differentiably."""
+        return ops.cast(self, np.float64)
 
     # ---- autograd ---------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False,

@@ -116,6 +116,7 @@ def fit(
     log: Callable[[str], None] | None = print,
     device=None,
     on_nonfinite: str = "raise",
+    amp: str | None = None,
 ) -> History:
     """Train for `epochs` epochs and return the History of per-epoch averages.
 
@@ -128,6 +129,9 @@ def fit(
         progress: show a tqdm bar per epoch (when tqdm is installed).
         log: called with one line per epoch (None: silent).
         device: move each batch there ('cuda' after `model.to('cuda')`); None: leave them.
+        amp: "float16" or "bfloat16": mixed precision (tl.amp.autocast around the forward and
+            the loss; with float16 also a tl.amp.GradScaler, whose skipped steps are not
+            failures). None: full precision.
         on_nonfinite: a loss that is NaN or inf, before its update: 'raise' (FloatingPointError
             naming the epoch and step; the parameters keep their last finite values), 'warn'
             (a RuntimeWarning, and the update is skipped), or 'ignore' (step anyway).
@@ -142,6 +146,7 @@ def fit(
         )
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an integer >= 0, got {epochs!r}")
+    precision = _mixed_precision(amp)
     if validation_split is not None:
         if validation is not None:
             raise ValueError("fit: give either validation or validation_split, not both")
@@ -152,7 +157,7 @@ def fit(
     for epoch in range(1, epochs + 1):
         bar = _progress(loader, progress, f"epoch {epoch}/{epochs}")
         record = _train_one_epoch(model, bar, optimizer, loss_fn, metric, device,
-                                  (epoch, on_nonfinite))  # fmt: skip
+                                  (epoch, on_nonfinite), precision)  # fmt: skip
         if validation is not None:
             scores = evaluate(model, validation, loss_fn, metric, device)
             record.update({f"val_{k}": v for k, v in scores.items()})
@@ -173,19 +178,34 @@ def fit(
     return history
 
 
+def _mixed_precision(amp: str | None):
+    """(autocast context, GradScaler) for fit's `amp` argument; both pass-through for None."""
+    from . import amp as mixed
+    from .backend import bfloat16
+
+    if amp not in (None, "float16", "bfloat16"):
+        raise ValueError(f"fit: amp must be None, 'float16' or 'bfloat16', got {amp!r}")
+    dtype = bfloat16() if amp == "bfloat16" else np.float16
+    return (mixed.autocast(dtype=dtype, enabled=amp is not None),
+            mixed.GradScaler(enabled=amp == "float16"))  # fmt: skip
+
+
 def _train_one_epoch(model: Module, bar, optimizer, loss_fn, metric, device,
-                     nonfinite: tuple[int, str]) -> dict[str, float]:  # fmt: skip
+                     nonfinite: tuple[int, str], precision) -> dict[str, float]:  # fmt: skip
     """The plain loop over one epoch; returns the sample-weighted mean loss (and metric)."""
+    autocast, scaler = precision
     model.train()
     total_loss, total_metric, count, step = 0.0, 0.0, 0, 0
     for step, (x, y) in enumerate(_on(bar, device), start=1):
-        outputs = model(x)
-        loss = loss_fn(outputs, y)
+        with autocast:
+            outputs = model(x)
+            loss = loss_fn(outputs, y)
         if not np.isfinite(loss.item()) and _refuse_update(loss.item(), step, *nonfinite):
             continue
         optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         total_loss += loss.item() * len(x)
         count += len(x)
         if metric is not None:

@@ -22,6 +22,7 @@ def run(
     log=print,
     progress: bool = True,
     device: str = "cpu",
+    amp: str | None = None,
     **_,
 ) -> dict:
     tl.manual_seed(seed)
@@ -38,6 +39,7 @@ def run(
         progress=progress,
         log=log,
         device=device,
+        amp=amp,
     )
     test = train.evaluate(
         model, test_loader, nn.functional.cross_entropy, train.multiclass_accuracy, device

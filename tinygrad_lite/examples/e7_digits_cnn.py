@@ -57,6 +57,7 @@ def run(
     log=print,
     progress: bool = True,
     device: str = "cpu",
+    amp: str | None = None,
     **_,
 ) -> dict:
     tl.manual_seed(seed)
@@ -75,6 +76,7 @@ def run(
         progress=progress,
         log=log,
         device=device,
+        amp=amp,
     )
     test = train.evaluate(
         model, test_loader, one_hot_cross_entropy, train.multiclass_accuracy, device

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import amp, ops
 from ..ops.conv import Window
 from ..tensor import DEFAULT_FLOAT, Tensor
 from . import init
@@ -32,6 +32,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     """
     out_channels, group_channels, kh, kw = weight.shape
     _check_image(x, "conv2d", group_channels * groups)
+    x, weight, bias = amp.lower(x, weight, bias)  # the low dtype inside tl.amp.autocast
     if out_channels % groups:
         raise ValueError(
             f"conv2d: {out_channels} output channels do not split into {groups} groups"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import amp, ops
 from ..tensor import Tensor, as_tensor
 from .module import Module
 
@@ -25,7 +25,9 @@ def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
 
 
 def _same_shape(input: Tensor, target, name: str) -> tuple[Tensor, Tensor]:
-    """Losses refuse to broadcast: (N, 1) against (N,) would silently give an (N, N) loss."""
+    """Losses refuse to broadcast: (N, 1) against (N,) would silently give an (N, N) loss.
+    Inside tl.amp.autocast the loss is computed in float32."""
+    (input,) = amp.widen(as_tensor(input))
     target = as_tensor(target, like=input)
     if input.shape != target.shape:
         raise ValueError(
@@ -106,6 +108,7 @@ def cross_entropy(
 
     Uses the fused SoftmaxCrossEntropy op, whose backward is softmax(input) - target.
     """
+    (input,) = amp.widen(as_tensor(input))  # float32 inside tl.amp.autocast
     if input.ndim < 2:
         raise ValueError(f"cross_entropy: logits need shape (N, C), got {input.shape}")
     classes = input.shape[1]
@@ -134,6 +137,7 @@ def cross_entropy(
 def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """-log_probs[i, target_i], for log-probabilities of shape (N, C) and integer labels (N,).
     Backward: -gy at the picked entries (scatter-added), 0 elsewhere."""
+    (input,) = amp.widen(as_tensor(input))  # float32 inside tl.amp.autocast
     if input.ndim != 2:
         raise ValueError(f"nll_loss: log-probabilities need shape (N, C), got {input.shape}")
     labels = _labels(target, input.shape[1], "nll_loss")

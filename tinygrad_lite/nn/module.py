@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from ..autograd import no_grad
-from ..backend import to_device
+from ..backend import is_floating, to_device
 from ..tensor import Tensor
 
 
@@ -109,7 +109,7 @@ class Module:
                 if holder is None:
                     continue
                 data = holder.data if device is None else to_device(holder.data, device)
-                if dtype is not None and data.dtype.kind == "f":
+                if dtype is not None and is_floating(data.dtype):
                     data = data.astype(dtype)
                 holder.data = data
         return self
@@ -150,9 +150,15 @@ class Module:
                     f"load_state_dict: '{name}' has shape {value.shape} in the state but "
                     f"{own[name].shape} in the model"
                 )
-            if value.dtype.kind not in "biuf" or not np.can_cast(
-                value.dtype, own[name].dtype, casting="same_kind"
-            ):
+            castable = (
+                value.dtype == own[name].dtype
+                or (
+                    value.dtype.kind in "biuf"
+                    and np.can_cast(value.dtype, own[name].dtype, "same_kind")
+                )
+                or (is_floating(value.dtype) and is_floating(own[name].dtype))
+            )
+            if not castable:
                 raise ValueError(
                     f"load_state_dict: '{name}' holds {value.dtype} values, which cannot become "
                     f"the model's {own[name].dtype}"

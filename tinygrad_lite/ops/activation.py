@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from ..amp import widen
 from ..autograd import Function
 from ..backend import erf
 from ..cuda import activation as gpu
@@ -221,12 +222,12 @@ def tanh(x) -> Tensor:
 
 
 def softmax(x, axis: int = -1) -> Tensor:
-    x = as_tensor(x)
+    (x,) = widen(as_tensor(x))
     return Softmax.apply(x, axis=normalize_axis(axis, x.ndim, "softmax"))
 
 
 def log_softmax(x, axis: int = -1) -> Tensor:
-    x = as_tensor(x)
+    (x,) = widen(as_tensor(x))
     return LogSoftmax.apply(x, axis=normalize_axis(axis, x.ndim, "log_softmax"))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..backend import is_floating
 from ..tensor import Tensor, as_tensor, result_dtype
 from .arguments import broadcast_shape
 from .shape import broadcast_to
@@ -213,7 +214,7 @@ def div(a, b) -> Tensor:
 def pow(a, b) -> Tensor:  # noqa: A001  (tl.pow, like torch.pow)
     if isinstance(a, Tensor) and isinstance(b, (int, float, np.number)) and not isinstance(b, bool):
         exponent = b.item() if isinstance(b, np.number) else b  # a weak number: keeps a's dtype
-        if a.dtype.kind == "f" or isinstance(exponent, int):
+        if is_floating(a.dtype) or isinstance(exponent, int):
             return PowConstant.apply(a, exponent=exponent)
     return Pow.apply(*broadcast_pair(a, b, "pow"))
 
@@ -247,7 +248,7 @@ def clip(x, low=None, high=None) -> Tensor:
     if low is None and high is None:
         raise ValueError("clip: give at least one of low and high")
     x = as_tensor(x)
-    if x.dtype.kind == "f":  # NOTE: a np.float64 bound would make NumPy promote the result
+    if is_floating(x.dtype):  # NOTE: a np.float64 bound would make NumPy promote the result
         low, high = (None if v is None else x.xp.asarray(v, dtype=x.dtype) for v in (low, high))
     return Clip.apply(x, low=low, high=high)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..amp import lower, matmul_in_float32
 from ..autograd import Function
 from ..tensor import Tensor, as_tensor
 from .arguments import broadcast_shape
@@ -27,7 +28,7 @@ class MatMul(Function):
     """
 
     def forward(self, a, b):
-        return self.xp.matmul(a, b)
+        return matmul_in_float32(self.xp, a, b)  # float16/bfloat16: accumulated in float32
 
     def backward(self, gy):
         a, b = self.inputs
@@ -42,7 +43,7 @@ def matmul(a, b) -> Tensor:
     Raises:
         ValueError: a 0-d operand, or inner dimensions that differ, naming both shapes.
     """
-    a, b = as_tensor(a), as_tensor(b)
+    a, b = lower(as_tensor(a), as_tensor(b))  # the low dtype inside tl.amp.autocast
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: scalar operands are not allowed, use *")
     a2 = unsqueeze(a, 0) if a.ndim == 1 else a  # (k,) -> (1, k)
@@ -72,7 +73,7 @@ class Affine(Function):
     """
 
     def forward(self, x, weight, bias=None):
-        y = x @ weight.T
+        y = matmul_in_float32(self.xp, x, weight.T)
         if bias is not None:
             y += bias  # y is a fresh array, so the bias is added without another temporary
         return y
@@ -89,8 +90,8 @@ class Affine(Function):
         """The same three lines on plain arrays: a layer's backward records nothing."""
         x, weight = (t.data for t in self.inputs[:2])
         needs = self.needs_input_grad
-        gx = gy @ weight if needs[0] else None
-        gw = gy.T @ x if needs[1] else None
+        gx = matmul_in_float32(self.xp, gy, weight) if needs[0] else None
+        gw = matmul_in_float32(self.xp, gy.T, x) if needs[1] else None
         gb = gy.sum(axis=0) if len(needs) == 3 and needs[2] else None
         return (gx, gw, gb)[: len(needs)]
 
@@ -103,6 +104,7 @@ def linear(x, weight, bias=None) -> Tensor:
     """
     x, weight = as_tensor(x), as_tensor(weight)
     bias = None if bias is None else as_tensor(bias, like=weight)
+    x, weight, bias = lower(x, weight, bias)  # the low dtype inside tl.amp.autocast
     if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"linear: input {x.shape} does not fit weight {weight.shape}: need x (..., in) and "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import math
 
+from ..amp import widen
 from ..autograd import Function
 from ..tensor import Tensor, as_tensor
 from .arguments import normalize_axis
@@ -94,7 +95,7 @@ class LogSumExp(Function):
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001  (tl.sum, like np.sum)
-    x = as_tensor(x)
+    (x,) = widen(as_tensor(x))
     return Sum.apply(x, axes=_axes(axis, x.ndim, "sum"), keepdims=keepdims)
 
 
@@ -109,20 +110,20 @@ def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 
 
 def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
-    x = as_tensor(x)
+    (x,) = widen(as_tensor(x))
     return LogSumExp.apply(x, axes=_axes(axis, x.ndim, "logsumexp"), keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     """sum / n. The gradient, gy / n to every element, comes from Sum and Div."""
-    x = as_tensor(x)
+    (x,) = widen(as_tensor(x))
     axes = _axes(axis, x.ndim, "mean")
     return sum(x, axes, keepdims) / math.prod(x.shape[a] for a in axes)
 
 
 def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """sum((x - mean)**2) / (n - ddof); ddof=0 as in NumPy (torch's default is 1)."""
-    x = as_tensor(x)
+    (x,) = widen(as_tensor(x))
     axes = _axes(axis, x.ndim, "var")
     deviation = x - mean(x, axes, keepdims=True)
     count = math.prod(x.shape[a] for a in axes)

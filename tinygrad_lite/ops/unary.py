@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..amp import widen
 from ..autograd import Function
-from ..backend import device_of, parse_device
+from ..backend import device_of, is_floating, parse_device
 from ..backend import to_device as move_array
 from ..tensor import Tensor, as_tensor
 
@@ -31,7 +32,7 @@ def cast(x: Tensor, dtype) -> Tensor:
     dtype = np.dtype(dtype)
     if x.dtype == dtype:
         return x
-    if x.requires_grad and dtype.kind != "f":
+    if x.requires_grad and not is_floating(dtype):
         raise TypeError(f"astype: a tensor that requires grad can only become a float, not {dtype}")
     return Cast.apply(x, dtype=dtype)
 
@@ -136,11 +137,11 @@ class Cos(Function):
 
 
 def exp(x) -> Tensor:
-    return Exp.apply(as_tensor(x))
+    return Exp.apply(*widen(as_tensor(x)))
 
 
 def log(x) -> Tensor:
-    return Log.apply(as_tensor(x))
+    return Log.apply(*widen(as_tensor(x)))
 
 
 def sqrt(x) -> Tensor:
