@@ -182,3 +182,19 @@ def test_grad_scaler_misuse_and_state_round_trip(tmp_path):
     assert restored.get_scale() == 16.0 and restored.state_dict() == scaler.state_dict()
     with pytest.raises(RuntimeError, match="No inf checks"):
         tl.amp.GradScaler().update()
+
+
+def test_fit_in_float16_and_bfloat16_reaches_the_float32_accuracy():
+    pytest.importorskip("sklearn")
+    from tinygrad_lite.examples import e6_digits_mlp
+
+    def accuracy(amp):
+        return e6_digits_mlp.run(epochs=3, progress=False, log=lambda *a: None, amp=amp)[
+            "test_accuracy"
+        ]
+
+    full = accuracy(None)
+    for amp in ("float16", "bfloat16"):
+        assert accuracy(amp) >= full - 0.006  # within 0.6 points after 3 epochs (0.3 at 5)
+    with pytest.raises(ValueError, match="amp must be"):
+        tl.train.fit(nn.Linear(2, 1), [], None, None, 1, amp="float8")

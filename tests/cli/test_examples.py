@@ -85,3 +85,11 @@ def test_cli_list_and_demo(capsys):
     assert "test MSE" in out and "== done in" in out
     with pytest.raises(SystemExit):
         main(["demo", "nope"])
+
+
+def test_demo_trains_in_mixed_precision(capsys):
+    pytest.importorskip("ml_dtypes")
+    assert main(["demo", "e6", "--epochs", "1", "--no-progress", "--amp", "bfloat16"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["demo", "e2", "--amp", "float16"])  # E2 has no mixed-precision mode
