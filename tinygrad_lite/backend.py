@@ -29,6 +29,16 @@ def is_floating(dtype) -> bool:
     return dtype.kind == "f" or (dtype.name == "bfloat16" and "ml_dtypes" in sys.modules)
 
 
+def machine_epsilon(dtype) -> float:
+    """The spacing of floats just above 1 (np.finfo's eps; ml_dtypes' for bfloat16)."""
+    dtype = np.dtype(dtype)
+    if dtype.name == "bfloat16":
+        import ml_dtypes
+
+        return float(ml_dtypes.finfo(dtype).eps)
+    return float(np.finfo(dtype).eps)
+
+
 def low_precision(dtype) -> bool:
     """float16 or bfloat16: the 16-bit floats of mixed precision."""
     return is_floating(dtype) and np.dtype(dtype).itemsize == 2
@@ -119,11 +129,26 @@ def read_only(array):
 def nudge_one_ulp(array, rng):
     """A float array with each element moved to a neighbouring representable value, up or down
     at random (`rng`: a NumPy Generator); other arrays unchanged."""
-    if array.dtype.kind != "f":  # NOTE: bfloat16 too: NumPy's nextafter does not know it
+    if array.dtype.name == "bfloat16":
+        return _nudge_bfloat16(array, rng)
+    if array.dtype.kind != "f":
         return array
     xp = get_array_module(array)
     up = xp.asarray(rng.random(array.shape) < 0.5)
     return xp.nextafter(array, xp.where(up, xp.inf, -xp.inf).astype(array.dtype))
+
+
+def _nudge_bfloat16(array, rng):
+    """nextafter for bfloat16, which NumPy does not know: ±1 on the bit pattern moves a finite,
+    non-zero value to a neighbour (sign and magnitude are separate bits); 0, inf, NaN and the
+    largest value stay as they are."""
+    xp = get_array_module(array)
+    bits = array.view(xp.uint16)
+    magnitude = bits & 0x7FFF
+    movable = (magnitude > 0) & (magnitude < 0x7F7F)
+    step = xp.asarray(np.where(rng.random(array.shape) < 0.5, 1, -1).astype(np.int32))
+    moved = (bits.astype(xp.int32) + xp.where(movable, step, 0)).astype(xp.uint16)
+    return moved.view(array.dtype)
 
 
 def scatter_add(xp, target, index, values) -> None:

@@ -99,3 +99,45 @@ def test_float32_mode_still_catches_bugs():
     assert not tl.testing.check_gradients(BuggySwish(), x, code_dtype=np.float32).passed
     assert tl.testing.check_gradients(Float32OnlyBug.apply, x).passed  # float64 cannot see it
     assert not tl.testing.check_gradients(Float32OnlyBug.apply, x, code_dtype=np.float32).passed
+
+
+LOW_DTYPES = ["float16", "bfloat16"]
+
+
+def _low(name):
+    return np.float16 if name == "float16" else tl.bfloat16
+
+
+@pytest.mark.parametrize("dtype", LOW_DTYPES)
+@pytest.mark.parametrize("make", LAYERS, ids=lambda c: c.__name__)
+def test_no_false_alarm_in_16_bit_code(make, dtype):
+    pytest.importorskip("ml_dtypes")
+    failures = []
+    for seed in range(25):
+        tl.manual_seed(seed)
+        x = (np.random.default_rng(5000 + seed).standard_normal((2, N)) * 2).astype(np.float32)
+        report = tl.testing.check_gradients(make(), x, seed=seed, code_dtype=_low(dtype),
+                                            localize=False)  # fmt: skip
+        if not report.passed:
+            failures.append(str(report))
+    assert not failures, failures[0]
+
+
+class OnePercentOff(tl.Function):
+    """x² with a gradient 1% too large, in every dtype."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * x * 2.02
+
+
+def test_float16_code_mode_catches_a_one_percent_error():
+    for seed in range(5):
+        x = np.random.default_rng(seed).standard_normal((3, 5)).astype(np.float32)
+        report = tl.testing.check_gradients(
+            OnePercentOff.apply, x, code_dtype=np.float16, seed=seed
+        )
+        assert not report.passed

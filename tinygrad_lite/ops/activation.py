@@ -173,7 +173,9 @@ class GELU(Function):
     def forward(self, x):
         if supported(x):
             return gpu.forward("gelu", x)
-        return x * (1 + erf(self.xp, x / math.sqrt(2))) / 2
+        return (x * (1 + erf(self.xp, x / math.sqrt(2))) / 2).astype(
+            x.dtype
+        )  # NOTE: bfloat16 (ml_dtypes) turns float constants into float32
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -199,7 +201,8 @@ class Softplus(Function):
         xp = self.xp
         self.beta = beta
         z = beta * x
-        return (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+        y = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+        return y.astype(x.dtype)  # NOTE: bfloat16 (ml_dtypes) turns float constants into float32
 
     def backward(self, gy):
         return gy * sigmoid(self.inputs[0] * self.beta)

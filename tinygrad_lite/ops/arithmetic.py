@@ -111,7 +111,9 @@ class PowConstant(Function):
 
     def forward(self, x, exponent):
         self.exponent = exponent
-        return x**exponent
+        return (x**exponent).astype(
+            x.dtype, copy=False
+        )  # NOTE: bfloat16 (ml_dtypes) turns float constants into float32
 
     def backward(self, gy):
         c, x = self.exponent, self.inputs[0]
@@ -189,7 +191,9 @@ class Clip(Function):
         if high is not None:
             inside &= x <= high
         self.inside = inside
-        return xp.clip(x, low, high)
+        return xp.clip(x, low, high).astype(
+            x.dtype, copy=False
+        )  # NOTE: bfloat16 (ml_dtypes) turns float constants into float32
 
     def backward(self, gy):
         return gy * Tensor(self.inside.astype(gy.dtype))

@@ -9,7 +9,7 @@ import copy
 import numpy as np
 
 from ..autograd import rounding_noise
-from ..backend import nudge_one_ulp
+from ..backend import machine_epsilon, nudge_one_ulp
 from ..gradcheck import analytic_vjps, random_stream
 from ..nn.module import Module
 from ..tensor import Tensor
@@ -33,21 +33,27 @@ def modelled_comparisons(fn_or_module, inputs, params, run, arguments, upstream,
                           if x.dtype.kind == "f" else x for x in code_arguments]  # fmt: skip
         code_upstream = [u.astype(code_dtype) for u in upstream]
         analytic = analytic_vjps(replay(run_code), code_arguments, code_upstream)
-        code_epsilon = float(np.finfo(code_dtype).eps)
+        code_epsilon = machine_epsilon(code_dtype)
         spread = rounding_spread(replay(run_code), code_arguments, code_upstream, analytic)
     results = []
     for i, x in enumerate(arguments):
         if not x.requires_grad:
             continue
         g = analytic[i].astype(np.float64)
-        scale = FLOAT32_ALLOWANCE * (np.abs(g) + np.abs(g).max(initial=0.0))
+        allowance = FLOAT32_ALLOWANCE if code_dtype.itemsize >= 4 else HALF_ALLOWANCE
+        scale = allowance * (np.abs(g) + np.abs(g).max(initial=0.0))
         if code_epsilon:
-            scale = scale + SPREAD_SAFETY * spread[i] / code_epsilon
+            safety = SPREAD_SAFETY if code_dtype.itemsize >= 4 else HALF_SPREAD_SAFETY
+            scale = scale + safety * spread[i] / code_epsilon
         results.append((i, richardson(run, arguments, i, upstream, g, code_epsilon, scale)))
     return results
 
 
 FLOAT32_ALLOWANCE = 64.0  # rounding of a float32 backward, in ε₃₂ · (|g| + max |g|)
+# NOTE: 16-bit codes get a smaller multiple (their ε is 8000x float32's): 64 ε₁₆ would be 6%,
+# hiding a 1% error; the Monte Carlo spread below covers their cancellation instead.
+HALF_ALLOWANCE = 1.0
+HALF_SPREAD_SAFETY = 2.0
 
 
 SPREAD_SAFETY = 16.0  # times the spread of the gradient under one-ulp nudges of the inputs

@@ -143,7 +143,8 @@ def reproduction(fn_or_module, inputs, seed: int, code_dtype) -> str:
         + ("  # with the same constructor arguments" if build.endswith("()") else ""),  # fmt: skip
         f"inputs = [{', '.join(arrays)}]",
         f"report = tl.testing.check_gradients(target, *inputs, seed={seed}, "
-        f"code_dtype=np.{np.dtype(code_dtype)})",
+        f"code_dtype={'tl' if np.dtype(code_dtype).name == 'bfloat16' else 'np'}."
+        f"{np.dtype(code_dtype)})",
         "print(report)",
     ]
     return "\n".join(lines)
