@@ -70,6 +70,14 @@ def test_a_failing_rank_ends_the_job_instead_of_hanging():
 
 
 @needs_mpi
+def test_a_grad_scaler_skips_the_same_step_on_every_rank():
+    result = mpirun("tests.distributed.ddp_scaler", timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = "skipped [False, False, True, False] scale 128 replicas equal True"
+    assert result.stdout.count(expected) == 2, result.stdout
+
+
+@needs_mpi
 def test_ranks_with_different_models_are_refused_when_wrapped():
     result = mpirun("tests.distributed.models_differ", timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
