@@ -1,8 +1,10 @@
 """Binary arithmetic (+ - * / **), neg, maximum, minimum, where, clip and comparisons.
 
-Broadcasting is never handled here: `broadcast_pair` gives both operands one dtype and one shape
-by inserting Cast and BroadcastTo nodes, whose backward undoes them. So every backward below sees
-operands of equal shape. Derivations: docs/derivations/arithmetic.md
+Broadcasting is never handled here: `broadcast_pair` gives both operands one dtype and broadcasts
+every operand that requires grad to the result's shape by inserting Cast and BroadcastTo nodes,
+whose backward undoes them (constants are broadcast by NumPy in the forward; their gradient is
+never asked for). So every gradient a backward below returns has its input's shape.
+Derivations: docs/derivations/arithmetic.md
 """
 
 from __future__ import annotations
@@ -18,16 +20,21 @@ from .unary import cast, log
 
 
 def broadcast_pair(a, b, op: str) -> tuple[Tensor, Tensor]:
-    """Both operands as Tensors of one dtype and shape (NumPy's promotion and broadcasting)."""
+    """Both operands as Tensors of one dtype (NumPy's promotion, weak numbers as in PyTorch),
+    each operand that requires grad broadcast to the result's shape by a BroadcastTo node.
+
+    A constant (a number, a mask, anything not requiring grad) stays as it is and NumPy
+    broadcasts it inside the forward: its gradient is never asked for, so every gradient a
+    backward returns still has its input's shape, and `2.0 * x` records one node, not three.
+    """
     if type(a) is type(b) is Tensor and a.dtype == b.dtype and a.shape == b.shape:
         return a, b  # the common case, at no cost
-    dtype = result_dtype(a, b)  # numbers and 0-d tensors are weakly typed, as in PyTorch
+    dtype = result_dtype(a, b)
     like = a if isinstance(a, Tensor) else b
     a, b = as_tensor(a, like, dtype), as_tensor(b, like, dtype)
-    if a.shape == b.shape and a.dtype == b.dtype:
-        return a, b
     shape = broadcast_shape(op, a.shape, b.shape)
-    return broadcast_to(cast(a, dtype), shape), broadcast_to(cast(b, dtype), shape)
+    a, b = cast(a, dtype), cast(b, dtype)
+    return tuple(broadcast_to(t, shape) if t.requires_grad else t for t in (a, b))
 
 
 class Add(Function):
@@ -241,8 +248,8 @@ def where(condition, a, b) -> Tensor:
     if condition.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {condition.dtype}")
     a, b = broadcast_pair(a, b, "where")
-    shape = broadcast_shape("where", condition.shape, a.shape)
-    a, b = broadcast_to(a, shape), broadcast_to(b, shape)
+    shape = broadcast_shape("where", condition.shape, a.shape, b.shape)
+    a, b = (broadcast_to(t, shape) if t.requires_grad else t for t in (a, b))
     condition = condition.xp.broadcast_to(condition.data, shape)
     return Where.apply(a, b, condition=condition)
 
