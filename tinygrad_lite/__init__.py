@@ -28,6 +28,7 @@ from .creation import (
 )
 from . import amp, cuda, data, distributed, nn, optim, plot, testing, train, viz
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, gradient_errors
+from .interop import from_dlpack
 from .serialization import load, save
 from .tracing import trace
 from .ops import (

@@ -137,7 +137,6 @@ class Tensor:
     Tensor([2., 4., 6.])
     """
 
-    __array_ufunc__ = None  # NOTE: makes `ndarray + Tensor` call Tensor.__radd__, keeping the graph
     name: str | None = None  # an optional label for traces and graph drawings (x.name = "w1")
     __hash__ = object.__hash__  # == is elementwise, so hash by identity
 
@@ -208,6 +207,21 @@ class Tensor:
         view = self.data.view()
         view.flags.writeable = False
         return view
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """np.exp(t), ndarray + t, ...: our differentiable op (see tinygrad_lite/interop.py)."""
+        return interop.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """np.sum(t), np.concatenate([...]), ...: our differentiable op (interop.py)."""
+        return interop.array_function(func, args, kwargs)
+
+    def __dlpack__(self, *args, **kwargs):
+        """This tensor's memory for another library, without a copy (interop.py)."""
+        return interop.to_dlpack(self, *args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
@@ -567,4 +581,4 @@ class Tensor:
         return ops.matmul(self, other)
 
 
-from . import autograd, ops  # noqa: E402  (they import Tensor from this module)
+from . import autograd, interop, ops  # noqa: E402  (they import Tensor from this module)
