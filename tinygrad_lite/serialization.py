@@ -66,7 +66,8 @@ def _flatten(state: Mapping | list, prefix: str, out: dict[str, np.ndarray]) -> 
 
 
 def save(state: Mapping[str, Any], path: str | os.PathLike) -> None:
-    """Write a (nested) dict of arrays/Tensors/numbers to `path` as .npz, atomically: a temporary
+    """Write a (nested) dict of arrays/Tensors/numbers to `path` as .npz (or, for a path ending in
+    .safetensors, in the safetensors format, which PyTorch reads), atomically: a temporary
     file in the same folder is renamed over `path` only once it is complete, so a crash never
     leaves a half-written checkpoint. A manifest member (every key's shape, dtype and SHA-256)
     lets `load` prove the file whole. Temporary files left by a killed save of the same target
@@ -81,19 +82,47 @@ def save(state: Mapping[str, Any], path: str | os.PathLike) -> None:
     flat: dict[str, np.ndarray] = {}
     _flatten(state, "", flat)  # raises on a bad key or value before anything is written
     path = Path(path)
+    write = _write_safetensors if path.suffix == ".safetensors" else _write_archive
+    if write is _write_safetensors:
+        _check_safetensors(flat)
     _remove_stale_temporaries(path)
     handle, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
     )
     try:
         with os.fdopen(handle, "wb") as file:
-            _write_archive(file, flat)
+            write(file, flat)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _safetensors():
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise ImportError(
+            '.safetensors files need the safetensors package: pip install "tinygrad_lite[interop]"'
+        ) from None
+    return safetensors.numpy
+
+
+def _check_safetensors(flat: dict[str, np.ndarray]) -> None:
+    _safetensors()
+    for key, array in flat.items():
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"save: '{key}' is {array.dtype}; a .safetensors file holds numeric "
+                             "arrays only (use .npz for strings and bfloat16)")  # fmt: skip
+
+
+def _write_safetensors(file, flat: dict[str, np.ndarray]) -> None:
+    """The safetensors format (Hugging Face's: a JSON header of names, dtypes, shapes and
+    offsets, then the raw bytes), readable by PyTorch's safetensors.torch.load_file."""
+    arrays = {key: np.ascontiguousarray(a) if a.ndim else a.copy() for key, a in flat.items()}
+    file.write(_safetensors().save(arrays, metadata={"format": "tinygrad_lite"}))
 
 
 def _write_archive(file, flat: dict[str, np.ndarray]) -> None:
@@ -135,7 +164,8 @@ def load(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
     """Read a checkpoint written by `save` (pickled objects are refused, never executed).
 
     Args:
-        path: the .npz file.
+        path: the .npz file (or a .safetensors file: the safetensors format, needs the
+            safetensors package; PyTorch's safetensors.torch files load too).
         verify: check the file against its manifest: every key present, nothing else, each
             array of the recorded shape, dtype and SHA-256. verify=False also reads a plain
             .npz written by NumPy (np.savez), which has no manifest.
@@ -148,7 +178,10 @@ def load(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"load: no such file: {path}")
     try:
-        flat = _read_archive(path, verify)
+        if path.suffix == ".safetensors":
+            flat = _safetensors().load(path.read_bytes())
+        else:
+            flat = _read_archive(path, verify)
         return _unflatten(flat)
     except CheckpointError as error:
         raise ValueError(f"load: {path} is not a valid tinygrad_lite checkpoint: {error}") from None

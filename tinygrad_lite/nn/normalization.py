@@ -64,6 +64,8 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=dtype)))
             self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=dtype)))
+            # PyTorch's counter: state_dicts carry it, so checkpoints move between the two
+            self.register_buffer("num_batches_tracked", Tensor(np.zeros((), dtype=np.int64)))
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self.dims or x.shape[1] != self.num_features:
@@ -76,6 +78,9 @@ class _BatchNorm(Module):
             (self.running_mean, self.running_var) if self.track_running_stats else (None, None)
         )
         weight, bias = (self.weight, self.bias) if self.affine else (None, None)
+        if self.training and self.track_running_stats:
+            with no_grad():
+                self.num_batches_tracked += 1
         return batch_norm(x, *running, weight, bias, use_batch_stats, self.momentum, self.eps)
 
     def extra_repr(self) -> str:
