@@ -1,0 +1,47 @@
+"""ONNX export, checked by onnx.checker and run by onnxruntime: E6, E7 and a model of every
+exportable layer give our logits, at another batch size than the example's; what cannot be
+exported is named."""
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn
+from tinygrad_lite.examples import e6_digits_mlp, e7_digits_cnn
+
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+
+def every_layer():
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, stride=2), nn.BatchNorm2d(4), nn.GELU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 4, 3, padding=1, groups=2, dilation=1), nn.AvgPool2d(2, padding=1),
+        nn.Flatten(), nn.Dropout(0.3), nn.Sequential(nn.Linear(4 * 4 * 4, 6), nn.LeakyReLU(0.2)),
+        nn.Tanh(), nn.Identity(), nn.Sigmoid(), nn.ReLU(), nn.BatchNorm1d(6), nn.Softmax(1),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("make", [e6_digits_mlp.make_model, e7_digits_cnn.make_model, every_layer],
+                         ids=["E6", "E7", "every layer"])  # fmt: skip
+def test_exported_models_give_our_outputs_in_onnxruntime(make, tmp_path):
+    tl.manual_seed(0)
+    model = make()
+    model.train()
+    model(tl.randn(8, 1, 28, 28))  # BatchNorm running statistics move
+    x = np.random.default_rng(0).standard_normal((5, 1, 28, 28)).astype(np.float32)
+    path = tl.onnx.export(model, x[:2], tmp_path / "model.onnx")
+    assert model.training  # the mode is restored
+    session = ort.InferenceSession(str(path))
+    (got,) = session.run(None, {"input": x})  # 5 samples: the batch axis is dynamic
+    model.eval()
+    np.testing.assert_allclose(got, model(tl.tensor(x)).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_unexportable_layers_are_named(tmp_path):
+    with pytest.raises(ValueError, match="Embedding cannot be exported"):
+        tl.onnx.export(nn.Sequential(nn.Embedding(10, 3)), np.zeros((2, 4), np.int64),
+                       tmp_path / "m.onnx")  # fmt: skip
+    with pytest.raises(ValueError, match="only Flatten\\(\\) of all but the batch axis"):
+        tl.onnx.export(nn.Flatten(0), np.zeros((2, 3), np.float32), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
