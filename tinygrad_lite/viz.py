@@ -7,6 +7,7 @@ backward with retain_graph=True): backward frees the graph as it goes.
 
 from __future__ import annotations
 
+import html
 import shutil
 import subprocess
 from pathlib import Path
@@ -75,3 +76,29 @@ def draw(y: Tensor, path: str | Path, values: bool = False) -> Path:
     subprocess.run([dot, f"-T{file_format}", "-o", str(path)], input=to_dot(y, values).encode(),
                    check=True)  # fmt: skip
     return path
+
+
+class Graph:
+    """The recorded graph of a tensor, displayed inline by Jupyter: an SVG drawn by Graphviz
+    when `dot` is installed, else the DOT text. `tl.viz.graph(loss)` in a notebook cell."""
+
+    def __init__(self, y: Tensor, values: bool = False):
+        self.dot = to_dot(y, values)
+
+    def _repr_svg_(self) -> str | None:
+        dot = shutil.which("dot")
+        if dot is None:
+            return None  # NOTE: Jupyter then shows _repr_html_
+        result = subprocess.run([dot, "-Tsvg"], input=self.dot.encode(), capture_output=True)
+        return result.stdout.decode() if result.returncode == 0 else None
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.dot)}</pre>"
+
+    def __repr__(self) -> str:
+        return self.dot
+
+
+def graph(y: Tensor, values: bool = False) -> Graph:
+    """The graph of `y`, for notebooks (inline SVG) and for printing (DOT text)."""
+    return Graph(y, values)

@@ -88,3 +88,19 @@ def test_trace_collects_lines_and_summarizes_large_tensors():
         (x * 2).sum().backward()
     assert printer.lines[0].startswith("step 1: Sum#")
     assert any("<(10, 10) mean" in line for line in printer.lines)
+
+
+def test_graphs_display_inline_in_notebooks():
+    import shutil
+
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    shown = tl.viz.graph((x * x).sum())
+    assert shown._repr_html_().startswith("<pre>digraph") and "Mul" in repr(shown)
+    svg = shown._repr_svg_()
+    assert (svg is None) == (shutil.which("dot") is None)
+    if svg is not None:
+        assert "<svg" in svg
+
+
+def test_large_tensors_print_a_short_repr():
+    assert len(repr(tl.zeros(1000, 1000))) < 400
