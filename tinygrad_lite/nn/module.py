@@ -46,6 +46,14 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
+    def __getattr__(self, name: str):
+        """Only for names not found normally: a pruned parameter (nn.utils.prune) is the product
+        of `name_orig` and `name_mask`, recomputed (and recorded) at every access."""
+        state = self.__dict__
+        if name + "_orig" in state and name + "_mask" in state:
+            return state[name + "_orig"] * state[name + "_mask"]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     # ---- the tree -----------------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, value in vars(self).items():

@@ -42,3 +42,6 @@ def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, norm_type: float 
             for g in grads:
                 g.mul_(factor)
     return total
+
+
+from . import prune  # noqa: E402, F401  (tl.nn.utils.prune, as torch.nn.utils.prune)
