@@ -2,6 +2,8 @@
 CUDA model (kernels/cpu_emulation.cuh) and compared with the NumPy path, on shapes that stress the
 indexing; and negative controls showing that the emulation catches a wrong index and a race."""
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -180,8 +182,8 @@ def test_training_on_emulated_kernels_matches_numpy(optimizer, options, request)
 
 
 def test_every_instantiation_has_an_emulated_entry_point():
-    pairs = [(kernel, dtype) for family in kernels.FAMILIES
-             for kernel in __import__(f"tinygrad_lite.cuda.{family}", fromlist=["KERNELS"]).KERNELS
+    families = [importlib.import_module(f"tinygrad_lite.cuda.{f}") for f in kernels.FAMILIES]
+    pairs = [(kernel, dtype) for family in families for kernel in family.KERNELS
              for dtype in kernels.C_TYPES]  # fmt: skip
     assert len(pairs) == 2 * sum(len(t) for t in kernels.templates().values())
     for kernel, dtype in pairs:
