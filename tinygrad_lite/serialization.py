@@ -131,13 +131,18 @@ def _write_archive(file, flat: dict[str, np.ndarray]) -> None:
     manifest = {}
     with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         for key, array in flat.items():
-            dtype = "bfloat16" if array.dtype.name == "bfloat16" else array.dtype.str
+            dtype = _dtype_name(array)
             stored = array.view(np.uint16) if dtype == "bfloat16" else array  # NOTE: .npy has no
             with archive.open(key + ".npy", "w", force_zip64=True) as member:  # bfloat16 type
                 np.lib.format.write_array(member, stored, allow_pickle=False)
             manifest[key] = {"shape": list(array.shape), "dtype": dtype,
                              "sha256": hashlib.sha256(array.tobytes()).hexdigest()}  # fmt: skip
         archive.writestr(MANIFEST, json.dumps({"format": FORMAT, "arrays": manifest}))
+
+
+def _dtype_name(array: np.ndarray) -> str:
+    """The dtype as the manifest records it: NumPy's code, or 'bfloat16' (stored as its bits)."""
+    return "bfloat16" if array.dtype.name == "bfloat16" else array.dtype.str
 
 
 def _remove_stale_temporaries(path: Path) -> None:
@@ -232,8 +237,7 @@ def _read_archive(path: Path, verify: bool) -> dict[str, np.ndarray]:
                 array = array.view(bfloat16())
             if verify and (
                 list(array.shape) != entry["shape"]
-                or ("bfloat16" if array.dtype.name == "bfloat16" else array.dtype.str)
-                != entry["dtype"]
+                or _dtype_name(array) != entry["dtype"]
                 or hashlib.sha256(array.tobytes()).hexdigest() != entry["sha256"]
             ):
                 raise CheckpointError(f"'{key}' differs from its manifest entry (corrupted)")

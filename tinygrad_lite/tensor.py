@@ -90,9 +90,7 @@ _NUMBER_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: DEFA
 def _dtype_of(x: Any) -> np.dtype:
     if type(x) in _NUMBER_DTYPES:  # NOTE: the common case first, without building an array
         return _NUMBER_DTYPES[type(x)]
-    if isinstance(x, (Tensor, np.ndarray, np.generic)):
-        return x.dtype
-    if hasattr(x, "__cuda_array_interface__"):
+    if isinstance(x, (Tensor, np.ndarray, np.generic)) or hasattr(x, "__cuda_array_interface__"):
         return x.dtype
     return _as_array(x, None).dtype  # Python numbers and lists: float -> float32
 

@@ -151,6 +151,12 @@ class LogSoftmax(Function):
         return gy - exp(self.output()) * gy.sum(self.axis, keepdims=True)
 
 
+def _normal_cdf(xp, x):
+    """Φ(x) = (1 + erf(x / √2)) / 2 on arrays, in x's dtype. NOTE: bfloat16 (ml_dtypes) turns
+    float constants into float32, hence the cast back."""
+    return ((1 + erf(xp, x / math.sqrt(2))) / 2).astype(x.dtype, copy=False)
+
+
 class NormalCdf(Function):
     """y = Φ(x) = (1 + erf(x / √2)) / 2, the standard normal CDF.
 
@@ -158,7 +164,7 @@ class NormalCdf(Function):
     """
 
     def forward(self, x):
-        return (1 + erf(self.xp, x / math.sqrt(2))) / 2
+        return _normal_cdf(self.xp, x)
 
     def backward(self, gy):
         return gy * normal_pdf(self.inputs[0])
@@ -173,9 +179,7 @@ class GELU(Function):
     def forward(self, x):
         if supported(x):
             return gpu.forward("gelu", x)
-        return (x * (1 + erf(self.xp, x / math.sqrt(2))) / 2).astype(
-            x.dtype
-        )  # NOTE: bfloat16 (ml_dtypes) turns float constants into float32
+        return x * _normal_cdf(self.xp, x)
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -185,9 +189,8 @@ class GELU(Function):
         x = self.inputs[0].data
         if supported(gy):
             return gpu.backward("gelu", x, gy)
-        cdf = (1 + erf(self.xp, x / math.sqrt(2))) / 2
         pdf = self.xp.exp(-x * x / 2) / math.sqrt(2 * math.pi)
-        slope = (cdf + x * pdf).astype(gy.dtype)  # NOTE: named: the result takes gy's order
+        slope = (_normal_cdf(self.xp, x) + x * pdf).astype(gy.dtype)  # NOTE: named: gy's order
         return gy * slope
 
 
