@@ -46,6 +46,22 @@ def training_step(cross_entropy, model, optimizer, x, labels) -> Callable[[], ob
     return step
 
 
+def mixed_precision_step(cross_entropy, model, optimizer, autocast, scaler, x, labels):
+    """One training step under autocast with dynamic loss scaling, as a closure returning the
+    loss; `autocast()` opens the autocast context. Same code for tinygrad_lite and PyTorch."""
+
+    def step():
+        with autocast():
+            loss = cross_entropy(model(x), labels)
+        optimizer.zero_grad()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        return loss
+
+    return step
+
+
 def compare(case: str, contenders: dict[str, Callable[[], object]], repeats: int = 15,
             warmup: int = 3, inner: int = 3) -> Result:  # fmt: skip
     """Median seconds per call of each contender, measured interleaved."""

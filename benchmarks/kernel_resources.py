@@ -71,12 +71,12 @@ def _parse(text: str, file: str) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     head = (
-        f"{'kernel':30s} {'arch':6s} {'regs':>5s} {'spill st/ld':>12s} {'stack':>6s} {'smem':>6s}"
+        f"{'kernel':44s} {'arch':6s} {'regs':>5s} {'spill st/ld':>12s} {'stack':>6s} {'smem':>6s}"
     )
     lines = [head]
     for r in rows:
         spills = f"{r['spill_stores']:5d}/{r['spill_loads']:<6d}"
-        lines.append(f"{r['kernel']:30s} {r['arch']:6s} {r['registers']:5d} {spills} "
+        lines.append(f"{r['kernel']:44s} {r['arch']:6s} {r['registers']:5d} {spills} "
                      f"{r['stack']:6d} {r['shared']:6d}")  # fmt: skip
     return "\n".join(lines)
 

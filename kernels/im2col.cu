@@ -38,7 +38,7 @@ __global__ void im2col(const T* x, T* cols, const int* geometry, index_t total) 
         int h = i * w.stride_h - w.pad_h + a * w.dilation_h;
         int col = j * w.stride_w - w.pad_w + b * w.dilation_w;
         bool inside = h >= 0 && h < w.height && col >= 0 && col < w.width;
-        cols[k] = inside ? x[((n * w.channels + c) * w.height + h) * w.width + col] : T(0);
+        cols[k] = inside ? x[((n * w.channels + c) * w.height + h) * w.width + col] : T(0.0f);
     }
 }
 
@@ -52,7 +52,7 @@ __global__ void col2im(const T* cols, T* x, const int* geometry, index_t total) 
         int h = rest % w.height; rest /= w.height;
         int c = rest % w.channels;
         index_t n = rest / w.channels;
-        T sum = T(0);
+        acc_t<T> sum = 0;  // 16-bit types add in float
         for (int a = 0; a < w.kernel_h; ++a) {
             int hs = h + w.pad_h - a * w.dilation_h;  // = i * stride_h for the window i
             if (hs < 0 || hs % w.stride_h) continue;
@@ -65,10 +65,10 @@ __global__ void col2im(const T* cols, T* x, const int* geometry, index_t total) 
                 if (j >= w.out_width) continue;
                 index_t at = ((((n * w.out_height + i) * w.out_width + j) * w.channels + c)
                                   * w.kernel_h + a) * w.kernel_w + b;
-                sum += cols[at];
+                sum += acc_t<T>(cols[at]);
             }
         }
-        x[k] = sum;
+        x[k] = T(sum);
     }
 }
 
@@ -85,7 +85,7 @@ __global__ void max_pool_forward(const T* x, T* y, long long* argmax, const int*
         int i = rest % w.out_height;
         index_t plane = rest / w.out_height;  // n * C + c
         const T* image = x + plane * w.height * w.width;
-        T best = negative_infinity<T>();
+        acc_t<T> best = negative_infinity<acc_t<T>>();
         long long where = -1;
         for (int a = 0; a < w.kernel_h; ++a) {
             int h = i * w.stride_h - w.pad_h + a * w.dilation_h;
@@ -93,7 +93,7 @@ __global__ void max_pool_forward(const T* x, T* y, long long* argmax, const int*
             for (int b = 0; b < w.kernel_w; ++b) {
                 int col = j * w.stride_w - w.pad_w + b * w.dilation_w;
                 if (col < 0 || col >= w.width) continue;
-                T value = image[h * w.width + col];
+                acc_t<T> value = acc_t<T>(image[h * w.width + col]);
                 // the first maximum wins ties; the first NaN wins outright, as on the CPU
                 bool first_nan = value != value && best == best;
                 if (value > best || where < 0 || first_nan) {
@@ -102,7 +102,7 @@ __global__ void max_pool_forward(const T* x, T* y, long long* argmax, const int*
                 }
             }
         }
-        y[k] = best;
+        y[k] = T(best);
         argmax[k] = where;
     }
 }
@@ -118,7 +118,7 @@ __global__ void max_pool_backward(const T* gy, const long long* argmax, T* gx, c
         int h = rest % w.height;
         index_t plane = rest / w.height;
         long long here = h * w.width + col;
-        T sum = T(0);
+        acc_t<T> sum = 0;
         for (int a = 0; a < w.kernel_h; ++a) {
             int hs = h + w.pad_h - a * w.dilation_h;
             if (hs < 0 || hs % w.stride_h) continue;
@@ -130,9 +130,9 @@ __global__ void max_pool_backward(const T* gy, const long long* argmax, T* gx, c
                 int j = ws / w.stride_w;
                 if (j >= w.out_width) continue;
                 index_t at = (plane * w.out_height + i) * w.out_width + j;
-                if (argmax[at] == here) sum += gy[at];
+                if (argmax[at] == here) sum += acc_t<T>(gy[at]);
             }
         }
-        gx[k] = sum;
+        gx[k] = T(sum);
     }
 }

@@ -7,14 +7,18 @@
 // writes p, v (5T; more with centered/momentum). Each does under 15 flops per element, so all are
 // memory-bound: composed from array expressions the same update moves 3-5x as many bytes through
 // temporaries.
+//
+// The gradient's type G may be narrower than the parameter's T: float32 master weights updated
+// from half_t or bfloat16_t gradients (mixed precision), widened as they are read (2 bytes
+// instead of 4 for g).
 #include "common.cuh"
 
 // first_step: the momentum buffer starts as a copy of the gradient (PyTorch's rule).
-template <typename T>
-__global__ void sgd_update(T* p, const T* g, T* buf, T lr, T momentum, T dampening,
+template <typename T, typename G>
+__global__ void sgd_update(T* p, const G* g, T* buf, T lr, T momentum, T dampening,
                            T weight_decay, int nesterov, int first_step, index_t n) {
     GRID_STRIDE_LOOP(i, n) {
-        T d = g[i];
+        T d = T(g[i]);
         if (weight_decay != T(0)) d += weight_decay * p[i];
         if (momentum != T(0)) {
             T b = first_step ? d : momentum * buf[i] + (T(1) - dampening) * d;
@@ -27,13 +31,13 @@ __global__ void sgd_update(T* p, const T* g, T* buf, T lr, T momentum, T dampeni
 
 // step_size = lr / (1 - beta1^t); bias2_sqrt = sqrt(1 - beta2^t). decoupled: AdamW.
 // max_v may be null unless amsgrad.
-template <typename T>
-__global__ void adam_update(T* p, const T* g, T* m, T* v, T* max_v, T lr, T beta1, T beta2,
+template <typename T, typename G>
+__global__ void adam_update(T* p, const G* g, T* m, T* v, T* max_v, T lr, T beta1, T beta2,
                             T eps, T weight_decay, int decoupled, T step_size, T bias2_sqrt,
                             index_t n) {
     GRID_STRIDE_LOOP(i, n) {
         T pi = p[i];
-        T gi = g[i];
+        T gi = T(g[i]);
         if (decoupled) {
             pi *= T(1) - lr * weight_decay;
         } else if (weight_decay != T(0)) {
@@ -52,11 +56,11 @@ __global__ void adam_update(T* p, const T* g, T* m, T* v, T* max_v, T lr, T beta
 }
 
 // grad_avg (centered) and buf (momentum) may be null when unused.
-template <typename T>
-__global__ void rmsprop_update(T* p, const T* g, T* square_avg, T* grad_avg, T* buf, T lr,
+template <typename T, typename G>
+__global__ void rmsprop_update(T* p, const G* g, T* square_avg, T* grad_avg, T* buf, T lr,
                                T alpha, T eps, T weight_decay, T momentum, index_t n) {
     GRID_STRIDE_LOOP(i, n) {
-        T gi = g[i];
+        T gi = T(g[i]);
         if (weight_decay != T(0)) gi += weight_decay * p[i];
         T v = alpha * square_avg[i] + (T(1) - alpha) * gi * gi;
         square_avg[i] = v;

@@ -20,15 +20,15 @@ __global__ void sum_to(const T* x, T* y, const index_t* kept, int kept_ndim,
             base += (rest % kept[2 * d]) * kept[2 * d + 1];
             rest /= kept[2 * d];
         }
-        T sum = T(0);
+        acc_t<T> sum = 0;  // 16-bit types add in float
         for (index_t s = 0; s < summed_size; ++s) {
             index_t offset = base, r = s;
             for (int d = summed_ndim - 1; d >= 0; --d) {
                 offset += (r % summed[2 * d]) * summed[2 * d + 1];
                 r /= summed[2 * d];
             }
-            sum += x[offset];
+            sum += acc_t<T>(x[offset]);
         }
-        y[o] = sum;
+        y[o] = T(sum);
     }
 }

@@ -23,6 +23,7 @@ BLAS, which is also ~200x faster than NumPy's float16 matmul).
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 
@@ -91,10 +92,26 @@ def _cast(t: Tensor, dtype) -> Tensor:
 
 def matmul_in_float32(xp, a, b):
     """a @ b; for float16/bfloat16 operands, multiplied and accumulated in float32 and rounded to
-    their dtype at the end, as tensor cores do."""
+    their dtype at the end, as tensor cores do. On the GPU a float16 product is one cuBLAS call
+    with float16 operands and a float32 compute type (tensor cores); elsewhere (NumPy, and
+    bfloat16 on CuPy) the operands are widened to float32 for the product."""
     if not low_precision(a.dtype):
         return xp.matmul(a, b)
+    if xp is not np and a.dtype == b.dtype == np.float16:
+        cublas_float32_accumulation()
+        return xp.matmul(a, b)
     return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
+
+
+@functools.cache
+def cublas_float32_accumulation() -> None:
+    """Pin CuPy's compute type for float16 products to float32 (CUBLAS_COMPUTE_32F: float16 in
+    and out, float32 accumulation). It is CuPy's default for CUDA 11+, but settable per process
+    (and by CUPY_* settings): set explicitly, a float16 product never accumulates in float16,
+    where a sum stops growing at 2048 + 1 = 2048."""
+    from cupy._core import _routines_linalg as linalg
+
+    linalg.set_compute_type(np.float16, getattr(linalg, "COMPUTE_TYPE_FP32", 4))
 
 
 _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"

@@ -132,18 +132,6 @@ def test_sum_to_kernel(shapes, dtype):
     close(reduce.sum_to(x, small), ops.shape.sum_to(x, small), dtype)
 
 
-@pytest.fixture
-def engine_on_emulated_kernels(monkeypatch):
-    """The engine taking its GPU branches with NumPy arrays: every op and optimizer that has a
-    kernel launches it, through the same launchers, on the CPU emulation."""
-
-    def supported(*arrays):
-        return all(getattr(a, "dtype", None) in kernels.C_TYPES for a in arrays)
-
-    for module in (ops.activation, ops.loss, ops.conv, ops.shape, optim.optimizers):
-        monkeypatch.setattr(module, "supported", supported)
-
-
 def _train_a_small_cnn(optimizer_class, **options):
     tl.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -183,11 +171,11 @@ def test_training_on_emulated_kernels_matches_numpy(optimizer, options, request)
 
 def test_every_instantiation_has_an_emulated_entry_point():
     families = [importlib.import_module(f"tinygrad_lite.cuda.{f}") for f in kernels.FAMILIES]
-    pairs = [(kernel, dtype) for family in families for kernel in family.KERNELS
-             for dtype in kernels.C_TYPES]  # fmt: skip
-    assert len(pairs) == 2 * sum(len(t) for t in kernels.templates().values())
-    for kernel, dtype in pairs:
-        assert emulation.compiled(kernel, dtype).entry is not None
+    pairs = [(kernel, types) for family in families for kernel in family.KERNELS
+             for types in kernel.instantiations]  # fmt: skip
+    assert len(pairs) == 4 * sum(len(t) for t in kernels.templates().values())
+    for kernel, types in pairs:
+        assert emulation.compiled(kernel, types).entry is not None
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -217,10 +205,10 @@ def test_an_off_by_one_in_im2col_padding_is_caught():
     window = Window.of(3, 1, 1, 1)
     x = data((1, 2, 5, 5), np.float64)
     good = im2col.im2col(x, window)
-    kernel = emulation.EmulatedKernel(im2col.IM2COL, np.float64, library)
+    kernel = emulation.EmulatedKernel(im2col.IM2COL, ("float64",), library)
     bad = np.empty_like(good)
     geometry, _, _ = im2col._geometry(np, window, 2, 5, 5)
-    args = launch.pack_arguments(im2col.IM2COL, np.dtype(np.float64), (x, bad, geometry, bad.size))
+    args = launch.pack_arguments(im2col.IM2COL, ("float64",), (x, bad, geometry, bad.size))
     kernel((4,), (launch.THREADS,), args)
     assert not np.allclose(bad, good)
 
@@ -231,9 +219,9 @@ def test_a_missing_barrier_in_the_softmax_reduction_is_caught():
     logits = data((3, 700), np.float64)
     target = np.random.default_rng(2).dirichlet(np.ones(700), 3)
     good, _, _ = softmax_xent.forward(logits, target)
-    kernel = emulation.EmulatedKernel(softmax_xent.FORWARD, np.float64, library)
+    kernel = emulation.EmulatedKernel(softmax_xent.FORWARD, ("float64",), library)
     outputs = [np.empty(3) for _ in range(3)]
-    args = launch.pack_arguments(softmax_xent.FORWARD, np.dtype(np.float64),
+    args = launch.pack_arguments(softmax_xent.FORWARD, ("float64",),
                                  (logits, target, *outputs, 3, 700))  # fmt: skip
     wrong = 0
     for seed in range(5):
@@ -245,12 +233,12 @@ def test_a_missing_barrier_in_the_softmax_reduction_is_caught():
 
 
 def test_a_barrier_reached_by_part_of_a_block_is_an_error():
-    barrier = "T row_max = block_max(m, scratch);"
+    barrier = "A row_max = block_max(m, scratch);"
     library = _planted("softmax_xent.cu", barrier, "if (threadIdx.x == 0) return;\n" + barrier)
-    kernel = emulation.EmulatedKernel(softmax_xent.FORWARD, np.float64, library)
+    kernel = emulation.EmulatedKernel(softmax_xent.FORWARD, ("float64",), library)
     logits, target = data((1, 4), np.float64), np.full((1, 4), 0.25)
     outputs = [np.empty(1) for _ in range(3)]
-    args = launch.pack_arguments(softmax_xent.FORWARD, np.dtype(np.float64),
+    args = launch.pack_arguments(softmax_xent.FORWARD, ("float64",),
                                  (logits, target, *outputs, 1, 4))  # fmt: skip
     with pytest.raises(emulation.EmulationError, match="different numbers of __syncthreads"):
         kernel((1,), (launch.THREADS,), args, shared_mem=8 * launch.THREADS)

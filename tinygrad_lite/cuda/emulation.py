@@ -56,31 +56,35 @@ def set_seed(seed: int) -> None:
     _seed[0] = int(seed)
 
 
-def _c_type(dtype, element: str) -> str:
-    return element if dtype == "T" else _C_SCALAR[np.dtype(dtype)]
+def _c_type(dtype, types: tuple[str, ...]) -> str:
+    if dtype in ("T", "G"):
+        return C_TYPES[types[0 if dtype == "T" else 1]]
+    if dtype == "acc":
+        return f"acc_t<{C_TYPES[types[0]]}>"
+    return _C_SCALAR[np.dtype(dtype)]
 
 
-def _entry_name(kernel_name: str, element: str) -> str:
-    return f"tl_emulated_{kernel_name}_{element}"
+def _entry_name(kernel_name: str, types: tuple[str, ...]) -> str:
+    return f"tl_emulated_{kernel_name}_{'_'.join(types)}"
 
 
 def _wrappers(file: str) -> str:
     """One extern "C" entry point per instantiation: unpack void* arguments, launch the fibers."""
     lines = []
-    for template in templates()[file]:
-        name = template.split("<")[0]
-        for element in C_TYPES.values():
+    for kernel in templates()[file]:
+        for types in kernel.instantiations:
             arguments = []
-            for i, p in enumerate(signature(file, name)):
-                c_type = _c_type(p.dtype, element)
+            for i, p in enumerate(signature(file, kernel.name)):
+                c_type = _c_type(p.dtype, types)
                 pointer = f"({c_type}*)a[{i}]"
                 arguments.append(pointer if p.kind == "array" else f"*{pointer}")
+            entry = _entry_name(kernel.name, types)
             lines.append(
-                f'extern "C" int {_entry_name(name, element)}(void** a, unsigned gx, unsigned gy, '
-                "unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned long long shared, "
+                f'extern "C" int {entry}(void** a, unsigned gx, unsigned gy, unsigned gz,'
+                " unsigned bx, unsigned by, unsigned bz, unsigned long long shared, "
                 "unsigned seed) {\n"
                 "    return emu::launch(dim3{gx, gy, gz}, dim3{bx, by, bz}, shared, seed, [&] {\n"
-                f"        {name}<{element}>({', '.join(arguments)});\n"
+                f"        {kernel.instance(types)}({', '.join(arguments)});\n"
                 "    });\n}"
             )
     return "\n".join(lines) + "\n"
@@ -126,11 +130,11 @@ def build(text: str, stem: str = "kernels") -> ctypes.CDLL:
 class EmulatedKernel:
     """One instantiation, callable like a CuPy RawKernel: fn(grid, block, args, shared_mem=0)."""
 
-    def __init__(self, kernel: Kernel, dtype, compiled_library: ctypes.CDLL | None = None):
-        element = C_TYPES[np.dtype(dtype)]
+    def __init__(self, kernel: Kernel, types: tuple[str, ...],
+                 compiled_library: ctypes.CDLL | None = None):  # fmt: skip
         self.kernel = kernel
         compiled_library = compiled_library or library(kernel.file)
-        self.entry = getattr(compiled_library, _entry_name(kernel.name, element))
+        self.entry = getattr(compiled_library, _entry_name(kernel.name, types))
         self.entry.restype = ctypes.c_int
 
     def __call__(self, grid, block, args, shared_mem: int = 0) -> None:
@@ -155,5 +159,5 @@ class EmulatedKernel:
 
 
 @functools.cache
-def compiled(kernel: Kernel, dtype) -> EmulatedKernel:
-    return EmulatedKernel(kernel, np.dtype(dtype))
+def compiled(kernel: Kernel, types: tuple[str, ...]) -> EmulatedKernel:
+    return EmulatedKernel(kernel, types)

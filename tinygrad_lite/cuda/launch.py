@@ -1,6 +1,7 @@
 """The one checked launcher: every kernel call goes through `launch`, which checks the arguments
 against the kernel's signature (read from its .cu source), packs the scalars, picks the grid and
-launches. The engine runs kernels only for float32/float64 CuPy arrays (`supported`); an op's
+launches. The engine runs kernels for CuPy arrays of float32, float64, float16 and bfloat16
+(`supported`); an op's
 `forward` and its `backward_untracked` are the only callers, so nothing here knows about grad
 mode. Given NumPy arrays instead, the same launch runs the kernel on the CPU emulation of the
 CUDA model (emulation.py): that is how the tests execute every kernel without a GPU.
@@ -12,15 +13,15 @@ import numpy as np
 
 from ..backend import get_array_module, is_cuda
 from . import emulation, kernels
-from .kernels import C_TYPES, Kernel
+from .kernels import C_TYPES, Kernel, parameter_dtype, type_names
 
 THREADS = 256  # a power of two: the block reductions (common.cuh) halve it
 NULL = np.uint64(0)  # a null pointer argument, for an optional array the kernel does not read
 
 
 def supported(*arrays) -> bool:
-    """True when our kernels can take these arrays: CuPy arrays of float32 or float64."""
-    return all(is_cuda(a) and a.dtype in C_TYPES for a in arrays)
+    """True when our kernels can take these arrays: CuPy arrays of one of the element types."""
+    return all(is_cuda(a) and a.dtype.name in C_TYPES for a in arrays)
 
 
 def contiguous(*arrays):
@@ -29,24 +30,30 @@ def contiguous(*arrays):
     return [xp.ascontiguousarray(a) for a in arrays]
 
 
-def launch(kernel: Kernel, dtype, work: int, *args, shared_per_thread: int = 0,
+def launch(kernel: Kernel, dtypes, work: int, *args, shared_per_thread: int = 0,
            blocks_for=None) -> None:  # fmt: skip
-    """Run `kernel` for element type `dtype` over `work` items (grid-stride loops cover the
-    rest), after checking `args` against its signature. The grid has one thread per item, up to
+    """Run the instantiation of `kernel` for `dtypes` (the element type T, or a tuple (T, G) for
+    a kernel with two type parameters) over `work` items (grid-stride loops cover the rest),
+    after checking `args` against its signature. The grid has one thread per item, up to
     32 blocks per multiprocessor; `blocks_for(most)` chooses another count (at most `most`).
 
     Raises:
-        TypeError: a wrong number of arguments, an array of the wrong dtype, a missing array.
+        TypeError: a wrong number of arguments, an array of the wrong dtype, a missing array, an
+            instantiation the kernel does not have.
         ValueError: an array that is not C-contiguous (the kernels index it flat).
     """
-    packed = pack_arguments(kernel, np.dtype(dtype), args)
+    types = type_names(dtypes)
+    if types not in kernel.instantiations:
+        have = ", ".join("/".join(t) for t in kernel.instantiations)
+        raise TypeError(f"{kernel}: no instantiation for {'/'.join(types)} (it has {have})")
+    packed = pack_arguments(kernel, types, args)
     if work == 0:
         return
     on_cpu = _on_cpu(kernel, packed)
     most = 32 * (emulation.MULTIPROCESSORS if on_cpu else _multiprocessors())
     blocks = min((work + THREADS - 1) // THREADS, most) if blocks_for is None else blocks_for(most)
     compiled = emulation.compiled if on_cpu else kernels.compiled
-    compiled(kernel, dtype)((blocks,), (THREADS,), packed, shared_mem=shared_per_thread * THREADS)
+    compiled(kernel, types)((blocks,), (THREADS,), packed, shared_mem=shared_per_thread * THREADS)
 
 
 def _on_cpu(kernel: Kernel, packed) -> bool:
@@ -57,9 +64,10 @@ def _on_cpu(kernel: Kernel, packed) -> bool:
     return kinds == {True}
 
 
-def pack_arguments(kernel: Kernel, dtype: np.dtype, args) -> tuple:
+def pack_arguments(kernel: Kernel, dtypes, args) -> tuple:
     """The arguments as the kernel takes them, checked: arrays of the signature's dtype and
     C-contiguous, None only where the kernel accepts a null pointer, scalars converted."""
+    types = type_names(dtypes)
     parameters = kernel.parameters
     if len(args) != len(parameters):
         expected = ", ".join(p.name for p in parameters)
@@ -68,7 +76,7 @@ def pack_arguments(kernel: Kernel, dtype: np.dtype, args) -> tuple:
         )
     packed = []
     for parameter, value in zip(parameters, args):
-        want = dtype if parameter.dtype == "T" else parameter.dtype
+        want = parameter_dtype(parameter, types)
         if parameter.kind == "scalar":
             packed.append(want.type(value))
         elif value is None:

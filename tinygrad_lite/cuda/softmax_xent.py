@@ -1,9 +1,10 @@
-"""Launchers of kernels/softmax_xent.cu: the fused, numerically stable softmax cross-entropy."""
+"""Launchers of kernels/softmax_xent.cu: the fused, numerically stable softmax cross-entropy. For
+float16/bfloat16 logits the per-row results (loss, lse, sum of targets) are float32."""
 
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .kernels import Kernel
+from .kernels import Kernel, accumulate_dtype
 from .launch import contiguous, launch
 
 FORWARD = Kernel("softmax_xent.cu", "softmax_xent_forward")
@@ -16,10 +17,11 @@ def forward(logits, target):
     logits, target = contiguous(logits, target)
     xp = get_array_module(logits)
     rows, classes = logits.shape
-    loss, lse, target_sum = (xp.empty(rows, logits.dtype) for _ in range(3))
+    per_row = accumulate_dtype(logits.dtype)
+    loss, lse, target_sum = (xp.empty(rows, per_row) for _ in range(3))
     # one block per row, its threads reducing over the classes in shared memory
     launch(FORWARD, logits.dtype, rows, logits, target, loss, lse, target_sum, rows, classes,
-           shared_per_thread=logits.dtype.itemsize,
+           shared_per_thread=per_row.itemsize,
            blocks_for=lambda most: min(rows, most))  # fmt: skip
     return loss, lse, target_sum
 

@@ -23,7 +23,9 @@ class SoftmaxCrossEntropy(Function):
     cancels); gt = -gy · log p.
 
     On the GPU one kernel per row block (kernels/softmax_xent.cu) keeps only logsumexp and Σ_c t_c
-    per row, instead of log p, and the backward is one elementwise kernel.
+    per row, instead of log p, and the backward is one elementwise kernel. float16/bfloat16 logits
+    are read as they are and computed on in float32 (no widened copy); the loss is returned in the
+    logits' dtype, as on the CPU (under autocast the losses are float32 ops: see amp.py).
     """
 
     log_p = None
@@ -31,7 +33,7 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, logits, target):
         if supported(logits, target):
             loss, self.lse, self.target_sum = gpu.forward(logits, target)
-            return loss
+            return loss.astype(logits.dtype, copy=False)
         xp = self.xp
         shifted = logits - logits.max(axis=1, keepdims=True)
         self.log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
@@ -52,6 +54,7 @@ class SoftmaxCrossEntropy(Function):
         logits, target = (x.data for x in self.inputs)
         wants_target_grad = self.needs_input_grad[1]
         if self.log_p is None:  # the fused forward kept logsumexp and Σ_c t_c instead of log p
+            gy = gy.astype(self.lse.dtype, copy=False)  # the kernel takes per-row values in float32
             return gpu.backward(logits, target, self.lse, self.target_sum, gy, wants_target_grad)
         gy = gy.reshape(-1, 1)
         g_logits = gy * (self.xp.exp(self.log_p) * target.sum(axis=1, keepdims=True) - target)
