@@ -104,3 +104,25 @@ def gradcheck_histogram(fn, inputs, path: str | Path, eps: float = 1e-6) -> Path
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return Path(path)
+
+
+def float16_range(magnitudes: dict[str, np.ndarray], path: str | Path) -> Path:
+    """Histogram of log2|g| for each labelled set of values (e.g. gradients at loss scale 1 and
+    2¹⁶) against float16's range: values below 2⁻²⁵ round to zero, those below 2⁻¹⁴ are
+    subnormal (fewer significant bits), those above 65504 overflow to inf."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    bins = np.arange(-60, 22, 1.0)
+    for label, values in magnitudes.items():
+        values = np.abs(np.asarray(values, dtype=np.float64)).ravel()
+        values = values[values > 0]
+        axis.hist(np.clip(np.log2(values), bins[0], bins[-1]), bins=bins, alpha=0.55, label=label)
+    axis.axvspan(bins[0], -25, color="red", alpha=0.12, label="flushes to 0 (< 2⁻²⁵)")
+    axis.axvspan(-25, -14, color="orange", alpha=0.12, label="subnormal (< 2⁻¹⁴)")
+    axis.axvspan(np.log2(65504), bins[-1], color="purple", alpha=0.12, label="overflows (> 65504)")
+    axis.set(xlabel="log₂ |value|", ylabel="elements", title="float16's range")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)
