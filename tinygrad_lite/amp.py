@@ -100,7 +100,38 @@ def matmul_in_float32(xp, a, b):
     if xp is not np and a.dtype == b.dtype == np.float16:
         cublas_float32_accumulation()
         return xp.matmul(a, b)
+    if a.ndim == b.ndim >= 2 and a.shape[:-2] == b.shape[:-2] and a.size + b.size > 2 * BLOCK:
+        out = xp.empty(a.shape[:-1] + b.shape[-1:], a.dtype)
+        for index in np.ndindex(a.shape[:-2]):  # the batch axes (conv2d's groups), often none
+            _widened_in_blocks(xp, a[index], b[index], out[index])
+        return out
     return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
+
+
+BLOCK = 1 << 16  # float32 elements widened at a time by the emulated product
+
+
+def _widened_in_blocks(xp, a, b, out) -> None:
+    """out[...] = a @ b for 16-bit 2-D a (n, k) and b (k, m), widening at most about BLOCK
+    elements of the larger operand at a time, so that its float32 copy never adds to a training
+    step's peak memory (a whole widened copy of im2col's windows is twice their 16-bit size).
+
+    The larger operand is a: blocks of its rows (each block of rows of the result is final).
+    The larger is b: blocks of the contraction axis k, summed in float32 (as a tensor core
+    accumulates its tiles), rounded to the 16-bit dtype once at the end."""
+    (n, k), m = a.shape, b.shape[1]
+    if a.size >= b.size:
+        b32 = b.astype(np.float32)
+        rows = max(1, BLOCK // max(k, 1))
+        for start in range(0, n, rows):
+            out[start : start + rows] = a[start : start + rows].astype(np.float32) @ b32
+        return
+    total = xp.zeros((n, m), np.float32)
+    depth = max(1, BLOCK // max(m, 1))
+    for start in range(0, k, depth):
+        part = slice(start, start + depth)
+        total += a[:, part].astype(np.float32) @ b[part].astype(np.float32)
+    out[...] = total
 
 
 @functools.cache

@@ -158,7 +158,9 @@ class MaxPool2d(Function):
         kw = window.kernel[1]
         rows = xp.arange(oh).reshape(-1, 1) * sh + (offset // kw) * dh - ph
         columns = xp.arange(ow) * sw + (offset % kw) * dw - pw
-        self.index = rows * x.shape[3] + columns
+        # int32 where the plane allows it: the index is kept until backward, half the bytes
+        small = x.shape[2] * x.shape[3] < 2**31
+        self.index = (rows * x.shape[3] + columns).astype(xp.int32 if small else xp.intp)
         return y
 
     def backward(self, gy):
@@ -178,9 +180,17 @@ class MaxUnpool(Function):
         if supported(x):
             return gpu.max_pool_backward(x, index, input_shape, window)
         xp, (n, c, h, w) = self.xp, input_shape
-        # flat positions in the (N·C·H·W) output; bincount adds repeats ~4x faster than add.at
-        flat = xp.arange(n * c).reshape(-1, 1) * (h * w) + index.reshape(n * c, -1)
-        sums = xp.bincount(flat.ravel(), weights=x.ravel(), minlength=n * c * h * w)
+        # flat positions in the (N·C·H·W) output
+        flat = (xp.arange(n * c).reshape(-1, 1) * (h * w) + index.reshape(n * c, -1)).ravel()
+        if all(s >= d * (k - 1) + 1 for k, s, d in zip(window.kernel, window.stride,
+                                                       window.dilation)):  # fmt: skip
+            # windows that do not overlap never share a maximum: a plain scatter, in x's dtype
+            # (no float64 sums of the whole input: a float16 step's largest temporary otherwise)
+            out = xp.zeros(n * c * h * w, x.dtype)
+            out[flat] = x.ravel()
+            return out.reshape(input_shape)
+        # overlapping windows: bincount adds repeats ~4x faster than add.at
+        sums = xp.bincount(flat, weights=x.ravel(), minlength=n * c * h * w)
         return sums.astype(x.dtype, copy=False).reshape(input_shape)
 
     def backward(self, gy):
