@@ -51,6 +51,32 @@ def reduction_params(data, input_shapes):
     return {"reduction": reduction(data)}
 
 
+def kl_params(data, input_shapes):
+    return {"reduction": data.draw(st.sampled_from(["mean", "sum", "none", "batchmean"]))}
+
+
+def distillation_params(data, input_shapes):
+    n, c = input_shapes[0]
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="teacher"))
+    return {
+        "teacher_logits": rng.standard_normal((n, c)) * 3,
+        "target": rng.integers(0, c, n),
+        "temperature": data.draw(st.sampled_from([1.0, 2.0, 4.0])),
+        "alpha": data.draw(st.sampled_from([0.0, 0.5, 0.9, 1.0])),
+    }
+
+
+def _torch_distillation(student, teacher_logits, target, temperature, alpha):
+    import torch
+
+    F = _torch_F()
+    teacher = torch.from_numpy(teacher_logits)
+    log_p, log_q = F.log_softmax(student / temperature, 1), F.log_softmax(teacher / temperature, 1)
+    soft = F.kl_div(log_p, log_q, reduction="batchmean", log_target=True)
+    hard = F.cross_entropy(student, torch.from_numpy(target))
+    return alpha * temperature**2 * soft + (1 - alpha) * hard
+
+
 def _torch_F():
     import torch.nn.functional
 
@@ -88,4 +114,12 @@ LOSS_SPECS = [
     OpSpec("binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits,
            lambda x, t, **k: _torch_F().binary_cross_entropy_with_logits(x, t, **k),
            two_same_shapes, reduction_params, low=(-5.0, 0.0), high=(5.0, 1.0)),
+    OpSpec("kl_div", F.kl_div, lambda x, t, **k: _torch_F().kl_div(x, t, **k), batch_by_classes(2),
+           kl_params, low=(-4.0, 0.05), high=(0.0, 1.0)),
+    OpSpec("kl_div_log_target",
+           lambda x, t, reduction: F.kl_div(x, t, reduction, log_target=True),
+           lambda x, t, reduction: _torch_F().kl_div(x, t, reduction=reduction, log_target=True),
+           batch_by_classes(2), kl_params, low=-4.0, high=0.0),
+    OpSpec("distillation_loss", F.distillation_loss, _torch_distillation, batch_by_classes(),
+           distillation_params, low=-3.0, high=3.0),
 ]  # fmt: skip

@@ -17,6 +17,8 @@ from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    distillation_loss,
+    kl_div,
     l1_loss,
     mse_loss,
     nll_loss,

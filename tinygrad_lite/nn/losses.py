@@ -1,6 +1,7 @@
 """Loss functions (functional, with PyTorch's names and arguments) and their Module forms.
 
-All take `reduction` = 'mean' (default), 'sum' or 'none'. Derivations: docs/derivations/loss.md
+All take `reduction` = 'mean' (default), 'sum' or 'none' (kl_div also 'batchmean'). Derivations:
+docs/derivations/loss.md
 """
 
 from __future__ import annotations
@@ -147,6 +148,67 @@ def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     return _reduce(-input[rows, labels], reduction, "nll_loss")
 
 
+def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence KL(target ‖ exp(input)) for log-probabilities `input`, as
+    torch's kl_div: pointwise target·(log target - input) (0 where target is 0), or with
+    log_target=True exp(target)·(target - input). reduction='batchmean' divides the sum by the
+    batch size (input.shape[0]): the true KL per sample; 'mean' (PyTorch's default) divides by
+    the number of elements.
+
+    Backward: g_input = -target (the probabilities); g_target = log target - input + 1."""
+    if reduction not in REDUCTIONS + ("batchmean",):
+        raise ValueError(
+            f"kl_div: reduction must be one of {REDUCTIONS + ('batchmean',)}, got {reduction!r}"
+        )
+    input, target = _same_shape(input, target, "kl_div")
+    if log_target:
+        pointwise = ops.exp(target) * (target - input)
+    else:
+        # NOTE: log of 1 where target is 0, so that neither the value nor a gradient is NaN
+        safe = ops.where(target > 0, target, 1.0)
+        pointwise = target * (ops.log(safe) - input)
+    if reduction == "batchmean":
+        return pointwise.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(pointwise, reduction, "kl_div")
+
+
+def distillation_loss(student_logits: Tensor, teacher_logits, target, temperature: float = 4.0,
+                      alpha: float = 0.9) -> Tensor:  # fmt: skip
+    """Knowledge distillation (Hinton, Vinyals and Dean 2015): α·T²·KL(softmax(t/T) ‖
+    softmax(s/T)) + (1 - α)·CE(s, target), with the KL averaged per sample ('batchmean').
+
+    The soft part's gradient with respect to the student's logits is α·T·(softmax(s/T) -
+    softmax(t/T)) / N: the T² makes up for the 1/T² that softening puts on it, so gradient
+    sizes stay comparable across temperatures. The teacher's logits are constants (detached).
+
+    Args:
+        student_logits, teacher_logits: (N, C) logits.
+        target: integer labels (N,) for the hard part.
+        temperature: T > 0; larger T softens both distributions, showing the teacher's
+            ranking of the wrong classes.
+        alpha: weight of the soft part, in [0, 1].
+    """
+    if not temperature > 0:
+        raise ValueError(f"distillation_loss: temperature must be > 0, got {temperature}")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"distillation_loss: alpha must be in [0, 1], got {alpha}")
+    student_logits = as_tensor(student_logits)
+    teacher = as_tensor(teacher_logits, like=student_logits).detach()
+    if teacher.shape != student_logits.shape:
+        raise ValueError(
+            f"distillation_loss: student logits {student_logits.shape} and teacher logits "
+            f"{teacher.shape} differ"
+        )
+    soft = kl_div(
+        ops.log_softmax(student_logits / temperature, axis=1),
+        ops.log_softmax(teacher / temperature, axis=1),
+        reduction="batchmean",
+        log_target=True,
+    )
+    hard = cross_entropy(student_logits, target)
+    return soft * (alpha * temperature**2) + hard * (1 - alpha)
+
+
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
         self.reduction = reduction
@@ -187,3 +249,12 @@ class CrossEntropyLoss(_Loss):
 
     def forward(self, input, target):
         return cross_entropy(input, target, self.reduction, self.label_smoothing)
+
+
+class KLDivLoss(_Loss):
+    def __init__(self, reduction: str = "mean", log_target: bool = False):
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return kl_div(input, target, self.reduction, self.log_target)
