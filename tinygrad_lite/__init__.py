@@ -26,7 +26,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from . import amp, cuda, data, distributed, nn, onnx, optim, plot, testing, train, viz
+from . import amp, cuda, data, distributed, nn, onnx, optim, plot, quantization, testing, train, viz
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, gradient_errors
 from .interop import from_dlpack
 from .serialization import load, save
