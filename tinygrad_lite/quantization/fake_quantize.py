@@ -76,8 +76,8 @@ def fake_quantize_per_channel_affine(input, scale, zero_point, axis: int, quant_
                          f"of an input of shape {input.shape}")  # fmt: skip
     if not np.all(scale > 0):
         raise ValueError("fake_quantize_per_channel_affine: every scale must be > 0")
-    return FakeQuantize.apply(input, scale=scale, zero_point=zero_point.ravel(),
-                              quant_min=int(quant_min), quant_max=int(quant_max), axis=axis)  # fmt: skip
+    return FakeQuantize.apply(input, scale=scale, zero_point=zero_point.ravel(), axis=axis,
+                              quant_min=int(quant_min), quant_max=int(quant_max))  # fmt: skip
 
 
 def fake_quantize(x: Tensor, observer: _Observer, observe: bool = True) -> Tensor:
