@@ -159,3 +159,6 @@ def is_pruned(module: Module) -> bool:
         for sub in module.modules()
         for name in vars(sub)
     )
+
+
+from .shrink import shrink  # noqa: E402, F401  (prune.shrink: physical removal after pruning)

@@ -44,4 +44,5 @@ def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, norm_type: float 
     return total
 
 
-from . import prune  # noqa: E402, F401  (tl.nn.utils.prune, as torch.nn.utils.prune)
+# tl.nn.utils.prune (as torch.nn.utils.prune) and tl.nn.utils.sparse (CSR inference)
+from . import prune, sparse  # noqa: E402, F401
