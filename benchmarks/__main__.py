@@ -1,4 +1,4 @@
-"""python -m benchmarks [mlp] [cnn] [peers] [ops] [--repeats N] [--threads T]
+"""python -m benchmarks [mlp] [cnn] [peers] [ops] [compress] [--repeats N] [--threads T]
 [--malloc tuned|default] [--json FILE] [--plot PNG] [--quick]: time tinygrad_lite against
 hand-written NumPy, PyTorch and other NumPy autograd engines, print a table of medians (min–max)
 and ratios, optionally write JSON and a bar chart."""
@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-SUITES = ("mlp", "cnn", "peers", "ops")
+SUITES = ("mlp", "cnn", "peers", "ops", "compress")
 
 
 def parse(argv):
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     os.environ["TINYGRAD_LITE_MALLOC"] = args.malloc
     import tinygrad_lite
 
-    from . import cnn, harness, mlp, ops, peers
+    from . import cnn, compress, harness, mlp, ops, peers
 
     allocator = tinygrad_lite.allocator.SETTING
     if not allocator.startswith("mallopt" if args.malloc == "tuned" else "default"):
@@ -84,6 +84,9 @@ def main(argv=None) -> int:
                 results.append(
                     harness.compare(f"{name} ({label}, n={n})", case(n, torch), repeats=repeats)
                 )
+    if "compress" in args.suites:
+        for case, runs in compress.cases(args.quick).items():
+            results.append(harness.compare(case, runs, repeats=repeats))
     env = harness.environment(args.threads, allocator)
     print("environment: " + ", ".join(f"{k}={v}" for k, v in env.items()))
     print(harness.table(results))

@@ -14,6 +14,7 @@ def test_bench_quick_run_writes_a_table_and_json(tmp_path, capfd):
     out = capfd.readouterr().out  # the runner is a child process: capture file descriptors
     assert "environment:" in out and "mlp step, batch 8" in out and "ours/numpy" in out
     assert "cnn step, batch 4" in out and "mlp vs peers, batch 8" in out
+    assert "CSR linear 90% zeros" in out and "E7 50% channels shrunk" in out
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = json.loads(path.read_text())
     assert report["environment"]["allocator"].startswith(("mallopt", "default"))
@@ -105,3 +106,16 @@ def test_hand_numpy_conv_and_pool_contenders_compute_our_gradients():
     np.testing.assert_allclose(hand_gw, gw, rtol=1e-4, atol=1e-3)
     runs = ops.max_pool2d(16)
     np.testing.assert_array_equal(runs["numpy"](), runs["tinygrad_lite"]())
+
+
+def test_compress_contenders_compute_the_same_results():
+    import numpy as np
+
+    from benchmarks import compress
+
+    pytest.importorskip("scipy")
+    for contenders in compress.cases(quick=True).values():
+        results = [np.asarray(getattr(r, "numpy", lambda r=r: r)()) for r in
+                   (run() for run in contenders.values())]  # fmt: skip
+        for other in results[1:]:
+            np.testing.assert_allclose(results[0], other, rtol=1e-4, atol=1e-4)

@@ -6,6 +6,7 @@ script or with `tinygrad-lite demo NAME`.
 
 EXAMPLES = {
     "chain-rule": "chain_rule",
+    "compress": "compress",
     "e1": "e1_xor",
     "e2": "e2_linear_regression",
     "e3": "e3_binary_classification",
