@@ -17,7 +17,7 @@ def test_the_compress_demo_measures_every_variant(tmp_path):
                         log=lambda _: None, plot=str(plot), timing_repeats=1)["rows"]  # fmt: skip
     by_name = {row["variant"].split(",")[0].split(" (")[0]: row for row in rows}
     base = by_name["float32"]
-    assert len(rows) == 9 and plot.stat().st_size > 0
+    assert len(rows) == 10 and plot.stat().st_size > 0
     assert base["accuracy"] > 0.8
     for name in ("int8 dynamic quantization", "int8 static quantization"):
         assert by_name[name]["bytes"] <= 0.3 * base["bytes"]  # int8 weights: 0.25, plus scales

@@ -8,7 +8,7 @@
 
 Weights are int8, symmetric, one scale per output channel; activations uint8, affine, one scale
 per tensor. The integer products are exact (`int8_matmul`, through float32 BLAS). Observers and
-fake quantization match PyTorch's values. Derivation: docs/derivations/quantization.md
+fake quantization match PyTorch's values. Derivation: docs/derivations/compression.md
 """
 
 from .convert import (

@@ -9,7 +9,7 @@ which would stop all learning, so the backward treats round() as the identity an
 clamp: gx = gy · [q_min ≤ round(x / scale) + zero_point ≤ q_max]. Values and masks equal
 PyTorch's fake_quantize_per_tensor_affine / fake_quantize_per_channel_affine: like its kernels
 this multiplies by 1/scale computed in float32 and uses the float32 scale.
-Derivation: docs/derivations/quantization.md
+Derivation: docs/derivations/compression.md
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ the same data gives the same qparams (float32 arithmetic, rounding half to even)
 
 where min⁻ = min(min, 0) and max⁺ = max(max, 0), so 0.0 is always exactly representable (the
 padding of a convolution and a ReLU's zeros must not move), and scale ≥ float32's eps.
-Derivation: docs/derivations/quantization.md
+Derivation: docs/derivations/compression.md
 """
 
 from __future__ import annotations
