@@ -2,10 +2,10 @@
 
 Trains E7 once on the bundled digits, then prints one table (test accuracy, nonzero weights,
 checkpoint size on disk, inference time per batch of 256) for: float32; 90% global magnitude
-pruning fine-tuned, run dense, in CSR, and in CSR only where it measured faster; 50% structured channel pruning fine-tuned and shrunk;
-int8 dynamic and static post-training quantization; quantization-aware training; and a
-capacity-limited student MLP (64-10-10 on the 8x8 digits) trained alone and distilled from E7,
-each averaged over 3 seeds.
+pruning fine-tuned, run dense, in CSR, and in CSR only where it measured faster; 50% structured
+channel pruning fine-tuned and shrunk; int8 dynamic and static post-training quantization;
+quantization-aware training; and a capacity-limited student MLP (64-10-10 on the 8x8 digits)
+trained alone and distilled from E7, each averaged over 3 seeds.
 """
 
 from __future__ import annotations

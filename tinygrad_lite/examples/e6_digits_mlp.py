@@ -45,7 +45,7 @@ def run(
         model, test_loader, nn.functional.cross_entropy, train.multiclass_accuracy, device
     )
     log(f"test accuracy {test['accuracy']:.4f}")
-    return {"test_accuracy": test["accuracy"], "history": history}
+    return {"test_accuracy": test["accuracy"], "history": history, "model": model}
 
 
 if __name__ == "__main__":
