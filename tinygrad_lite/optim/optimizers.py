@@ -20,8 +20,8 @@ def _fusable(p, g) -> bool:
     """Our fused kernel can update p in place: both on the GPU, p contiguous, and a (parameter,
     gradient) dtype pair it is compiled for (float32/64 with the same, or float32 master weights
     with a float16/bfloat16 gradient)."""
-    pair = (p.dtype.name, g.dtype.name)
-    return supported(p, g) and p.flags.c_contiguous and pair in gpu.PAIRS
+    # NOTE: supported() first: it is False at once for NumPy arrays, and dtype.name is slow
+    return supported(p, g) and p.flags.c_contiguous and (p.dtype.name, g.dtype.name) in gpu.PAIRS
 
 
 def _weight_decayed(p, g, weight_decay: float):
