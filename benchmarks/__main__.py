@@ -1,4 +1,4 @@
-"""python -m benchmarks [mlp] [cnn] [peers] [ops] [compress] [--repeats N] [--threads T]
+"""python -m benchmarks [tiny] [mlp] [cnn] [peers] [ops] [compress] [--repeats N] [--threads T]
 [--malloc tuned|default] [--json FILE] [--plot PNG] [--quick]: time tinygrad_lite against
 hand-written NumPy, PyTorch and other NumPy autograd engines, print a table of medians (min–max)
 and ratios, optionally write JSON and a bar chart."""
@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-SUITES = ("mlp", "cnn", "peers", "ops", "compress")
+SUITES = ("tiny", "mlp", "cnn", "peers", "ops", "compress")
 
 
 def parse(argv):
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     os.environ["TINYGRAD_LITE_MALLOC"] = args.malloc
     import tinygrad_lite
 
-    from . import cnn, compress, harness, mlp, ops, peers
+    from . import cnn, compress, harness, mlp, ops, peers, tiny
 
     allocator = tinygrad_lite.allocator.SETTING
     if not allocator.startswith("mallopt" if args.malloc == "tuned" else "default"):
@@ -60,6 +60,10 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     repeats = 2 if args.quick else args.repeats
     results = []
+    if "tiny" in args.suites:
+        for case in tiny.CASES:
+            results.append(harness.compare(case, tiny.contenders(case, torch), repeats=repeats,
+                                           inner=20))  # fmt: skip
     if "mlp" in args.suites:
         for batch in (8,) if args.quick else (32, 128, 512):
             runs = mlp.contenders(batch, args.threads)

@@ -119,3 +119,22 @@ def test_compress_contenders_compute_the_same_results():
                    (run() for run in contenders.values())]  # fmt: skip
         for other in results[1:]:
             np.testing.assert_allclose(results[0], other, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("case", ["xor step (E1)", "sum-rule step (E4)",
+                                  "logistic regression step (E5)"])  # fmt: skip
+def test_hand_tiny_steps_compute_the_same_training_as_tinygrad_lite_and_torch(case):
+    import numpy as np
+
+    from benchmarks import tiny
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    steps = tiny.contenders(case, torch)
+    for _ in range(5):
+        losses = {name: float(np.asarray(getattr(loss, "item", lambda loss=loss: loss)()))
+                  for name, loss in ((n, run()) for n, run in steps.items())}  # fmt: skip
+        for name, value in losses.items():
+            np.testing.assert_allclose(value, losses["tinygrad_lite"], rtol=1e-5, err_msg=name)

@@ -1,0 +1,151 @@
+"""The tiny suite: training steps where Python, not arithmetic, is the cost, the examples our
+teaching users run. Each case is one step of:
+
+- XOR (E1): 2-4-1, sigmoid, MSE, 4 samples, plain SGD;
+- E4, the sum rule: 2-3-1, ReLU then sigmoid, binary cross-entropy, batch 10, Adam;
+- E5, logistic regression: 2-1, BCE with logits, batch 10, SGD;
+
+timed for tinygrad_lite, the same step hand-written in NumPy (derivatives by hand: the floor),
+PyTorch eager and the peer engines where installed. The hand steps compute the same training as
+ours (tests/benchmarks checks the losses step by step).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .harness import training_step
+
+CASES = {  # name: (layer sizes, hidden activation, output activation, loss, optimizer, batch)
+    "xor step (E1)": ((2, 4, 1), "sigmoid", "sigmoid", "mse", "sgd", 4),
+    "sum-rule step (E4)": ((2, 3, 1), "relu", "sigmoid", "bce", "adam", 10),
+    "logistic regression step (E5)": ((2, 1), None, None, "bce_logits", "sgd", 10),
+}
+LR = {"sgd": 0.5, "adam": 1e-3}
+
+
+def _data(sizes, batch: int):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (batch, sizes[0])).astype(np.float32)
+    y = (x.sum(axis=1, keepdims=True) >= 1).astype(np.float32)
+    return x, y
+
+
+def _initial_weights(sizes):
+    """(W (in, out), b) per layer, the same numbers for every contender."""
+    rng = np.random.default_rng(1)
+    return [(rng.uniform(-1, 1, (a, b)).astype(np.float32), np.zeros(b, np.float32))
+            for a, b in zip(sizes, sizes[1:])]  # fmt: skip
+
+
+def tinygrad_step(name: str):
+    import tinygrad_lite as tl
+    from tinygrad_lite import nn, optim
+
+    sizes, hidden, output, loss, optimizer, batch = CASES[name]
+    layers = []
+    for i, (w, b) in enumerate(_initial_weights(sizes)):
+        linear = nn.Linear(*w.shape)
+        linear.weight.data[...] = w.T
+        linear.bias.data[...] = b
+        layers.append(linear)
+        activation = hidden if i < len(sizes) - 2 else output
+        if activation:
+            layers.append({"sigmoid": nn.Sigmoid, "relu": nn.ReLU}[activation]())
+    model = nn.Sequential(*layers)
+    make = optim.SGD if optimizer == "sgd" else optim.Adam
+    opt = make(model.parameters(), lr=LR[optimizer])
+    functional = {"mse": nn.functional.mse_loss, "bce": nn.functional.binary_cross_entropy,
+                  "bce_logits": nn.functional.binary_cross_entropy_with_logits}[loss]  # fmt: skip
+    x, y = _data(sizes, batch)
+    return training_step(functional, model, opt, tl.tensor(x), tl.tensor(y))
+
+
+def torch_step(name: str, torch):
+    sizes, hidden, output, loss, optimizer, batch = CASES[name]
+    layers = []
+    for i, (w, b) in enumerate(_initial_weights(sizes)):
+        linear = torch.nn.Linear(*w.shape)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w.T.copy()))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers.append(linear)
+        activation = hidden if i < len(sizes) - 2 else output
+        if activation:
+            layers.append({"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU}[activation]())
+    model = torch.nn.Sequential(*layers)
+    make = torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam
+    opt = make(model.parameters(), lr=LR[optimizer])
+    F = torch.nn.functional
+    functional = {"mse": F.mse_loss, "bce": F.binary_cross_entropy,
+                  "bce_logits": F.binary_cross_entropy_with_logits}[loss]  # fmt: skip
+    x, y = _data(sizes, batch)
+    return training_step(functional, model, opt, torch.from_numpy(x), torch.from_numpy(y))
+
+
+class HandStep:
+    """The step in NumPy with every derivative written out (the floor for a NumPy engine)."""
+
+    def __init__(self, name: str):
+        from .mlp import hand_adam
+
+        self.sizes, self.hidden, self.output, self.loss, self.optimizer, batch = CASES[name]
+        self.params = [a for w, b in _initial_weights(self.sizes) for a in (w.copy(), b.copy())]
+        self.m = [np.zeros_like(p) for p in self.params]
+        self.v = [np.zeros_like(p) for p in self.params]
+        self.t, self.adam = 0, hand_adam
+        self.x, self.y = _data(self.sizes, batch)
+
+    def _activate(self, z, kind):
+        if kind == "sigmoid":
+            return 1 / (1 + np.exp(-z))
+        return np.maximum(z, 0) if kind == "relu" else z
+
+    def _derivative(self, a, kind):
+        if kind == "sigmoid":
+            return a * (1 - a)
+        return (a > 0).astype(a.dtype) if kind == "relu" else 1
+
+    def __call__(self):
+        activations, kinds = [self.x], []
+        for i in range(0, len(self.params), 2):
+            kind = self.hidden if i < len(self.params) - 2 else self.output
+            z = activations[-1] @ self.params[i] + self.params[i + 1]
+            activations.append(self._activate(z, kind))
+            kinds.append(kind)
+        out, y, n = activations[-1], self.y, self.y.size
+        if self.loss == "mse":
+            loss, delta = (
+                np.mean((out - y) ** 2),
+                2 * (out - y) / n * self._derivative(out, "sigmoid"),
+            )
+        elif self.loss == "bce":
+            loss = -np.mean(y * np.log(out) + (1 - y) * np.log(1 - out))
+            delta = (out - y) / n  # the sigmoid's derivative cancels the log's
+        else:  # logits
+            loss = np.mean(np.logaddexp(0, out) - y * out)
+            delta = (1 / (1 + np.exp(-out)) - y) / n
+        grads = [None] * len(self.params)
+        for layer in range(len(kinds) - 1, -1, -1):
+            grads[2 * layer] = activations[layer].T @ delta
+            grads[2 * layer + 1] = delta.sum(axis=0)
+            if layer:
+                delta = (
+                    delta
+                    @ self.params[2 * layer].T
+                    * self._derivative(activations[layer], kinds[layer - 1])
+                )
+        if self.optimizer == "sgd":
+            for p, g in zip(self.params, grads):
+                p -= LR["sgd"] * g
+        else:
+            self.t += 1
+            self.adam(self.params, grads, self.m, self.v, self.t, LR["adam"], (0.9, 0.999), 1e-8)
+        return loss
+
+
+def contenders(name: str, torch=None) -> dict:
+    found = {"tinygrad_lite": tinygrad_step(name), "numpy": HandStep(name)}
+    if torch is not None:
+        found["torch"] = torch_step(name, torch)
+    return found
