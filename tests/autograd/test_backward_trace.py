@@ -54,7 +54,7 @@ def _mlp_loss():
 def test_dot_of_a_small_mlp_loss():
     dot = tl.viz.to_dot(_mlp_loss())
     assert dot.startswith("digraph tinygrad_lite {") and dot.rstrip().endswith("}")
-    for op in ("Affine", "ReLU", "SoftmaxCrossEntropy", "Div"):
+    for op in ("Affine", "ReLU", "SoftmaxCrossEntropy", "Mean"):
         assert f'label="{op}"' in dot, op
     assert dot.count('fillcolor="lightblue"') == 4  # two weights, two biases
     assert 'label="x\\n(5, 3) float32"' in dot

@@ -29,12 +29,22 @@ def broadcast_pair(a, b, op: str) -> tuple[Tensor, Tensor]:
     """
     if type(a) is type(b) is Tensor and a.dtype == b.dtype and a.shape == b.shape:
         return a, b  # the common case, at no cost
+    # a float tensor and a Python number (x / n, 2 * x): the number takes the tensor's dtype
+    if type(a) is Tensor and type(b) in (int, float) and a.dtype.kind == "f":
+        return a, as_tensor(b, a, a.dtype)
+    if type(b) is Tensor and type(a) in (int, float) and b.dtype.kind == "f":
+        return as_tensor(a, b, b.dtype), b
     dtype = result_dtype(a, b)
     like = a if isinstance(a, Tensor) else b
     a, b = as_tensor(a, like, dtype), as_tensor(b, like, dtype)
     shape = broadcast_shape(op, a.shape, b.shape)
     a, b = cast(a, dtype), cast(b, dtype)
     return tuple(broadcast_to(t, shape) if t.requires_grad else t for t in (a, b))
+
+
+def _wanted(fn: Function, *gradients):
+    """The gradients of the inputs that need one, None for the others."""
+    return tuple(g if needed else None for g, needed in zip(gradients, fn.needs_input_grad))
 
 
 class Add(Function):
@@ -49,6 +59,9 @@ class Add(Function):
     def backward(self, gy):
         return gy, gy
 
+    def backward_untracked(self, gy):
+        return _wanted(self, gy, gy)
+
 
 class Sub(Function):
     """y = a - b.
@@ -61,6 +74,10 @@ class Sub(Function):
 
     def backward(self, gy):
         return gy, -gy
+
+    def backward_untracked(self, gy):
+        needs = self.needs_input_grad
+        return gy if needs[0] else None, -gy if needs[1] else None
 
 
 class Mul(Function):
@@ -76,6 +93,10 @@ class Mul(Function):
         a, b = self.inputs
         return gy * b, gy * a
 
+    def backward_untracked(self, gy):
+        (a, b), needs = (x.data for x in self.inputs), self.needs_input_grad
+        return gy * b if needs[0] else None, gy * a if needs[1] else None
+
 
 class Div(Function):
     """y = a / b.
@@ -88,6 +109,11 @@ class Div(Function):
 
     def backward(self, gy):
         a, b = self.inputs
+        ga = gy / b
+        return ga, -ga * a / b if self.needs_input_grad[1] else None
+
+    def backward_untracked(self, gy):
+        a, b = (x.data for x in self.inputs)
         ga = gy / b
         return ga, -ga * a / b if self.needs_input_grad[1] else None
 
@@ -139,6 +165,9 @@ class Neg(Function):
         return -x
 
     def backward(self, gy):
+        return -gy
+
+    def backward_untracked(self, gy):
         return -gy
 
 

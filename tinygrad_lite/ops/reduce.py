@@ -12,6 +12,7 @@ import math
 
 from ..amp import widen
 from ..autograd import Function
+from ..backend import is_floating
 from ..tensor import Tensor, as_tensor
 from .arguments import normalize_axis
 from .shape import broadcast_to, reshape
@@ -45,6 +46,10 @@ class Sum(Function):
 
     def backward(self, gy):
         return broadcast_to(_keepdims(gy, self.input_shape, self.axes), self.input_shape)
+
+    def backward_untracked(self, gy):
+        kept = tuple(1 if i in self.axes else n for i, n in enumerate(self.input_shape))
+        return self.xp.broadcast_to(gy.reshape(kept), self.input_shape)
 
 
 class Extremum(Function):
@@ -114,10 +119,35 @@ def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
     return LogSumExp.apply(x, axes=_axes(axis, x.ndim, "logsumexp"), keepdims=keepdims)
 
 
+class Mean(Function):
+    """y = (sum of x over `axes`) / n, for float x; n is the number of elements averaged.
+
+    Backward: gx = broadcast_to(gy / n, x.shape)  (each averaged element has derivative 1/n).
+    One node where sum-then-divide records two: the mean ends every loss.
+    """
+
+    def forward(self, x, axes, keepdims):
+        self.input_shape, self.axes = x.shape, axes
+        self.count = math.prod(x.shape[a] for a in axes)
+        return x.sum(axis=axes, keepdims=keepdims) / self.xp.asarray(self.count, x.dtype)
+
+    def backward(self, gy):
+        share = gy / Tensor(gy.xp.asarray(self.count, gy.dtype))
+        return broadcast_to(_keepdims(share, self.input_shape, self.axes), self.input_shape)
+
+    def backward_untracked(self, gy):
+        share = gy / self.xp.asarray(self.count, gy.dtype)
+        kept = tuple(1 if i in self.axes else n for i, n in enumerate(self.input_shape))
+        return self.xp.broadcast_to(share.reshape(kept), self.input_shape)
+
+
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
-    """sum / n. The gradient, gy / n to every element, comes from Sum and Div."""
+    """sum / n (a Mean node for float x; sum and a division otherwise, which promote integers
+    to the default float as PyTorch does)."""
     (x,) = widen(as_tensor(x))
     axes = _axes(axis, x.ndim, "mean")
+    if is_floating(x.dtype):
+        return Mean.apply(x, axes=axes, keepdims=keepdims)
     return sum(x, axes, keepdims) / math.prod(x.shape[a] for a in axes)
 
 

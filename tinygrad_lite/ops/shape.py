@@ -46,6 +46,9 @@ class Reshape(Function):
     def backward(self, gy):
         return reshape(gy, self.input_shape)
 
+    def backward_untracked(self, gy):
+        return gy.reshape(self.input_shape)
+
 
 class Permute(Function):
     """y = x with its axes reordered: y.shape[i] = x.shape[axes[i]].
@@ -74,6 +77,9 @@ class BroadcastTo(Function):
     def backward(self, gy):
         return SumTo.apply(gy, shape=self.input_shape)
 
+    def backward_untracked(self, gy):
+        return sum_to(gy, self.input_shape)
+
 
 class SumTo(Function):
     """y = sum of x over the axes that broadcasting from `shape` would have added or stretched.
@@ -87,6 +93,9 @@ class SumTo(Function):
 
     def backward(self, gy):
         return broadcast_to(gy, self.input_shape)
+
+    def backward_untracked(self, gy):
+        return self.xp.broadcast_to(gy, self.input_shape)
 
 
 class GetItem(Function):

@@ -27,6 +27,9 @@ class Cast(Function):
     def backward(self, gy):
         return cast(gy, self.input_dtype)
 
+    def backward_untracked(self, gy):
+        return gy.astype(self.input_dtype)
+
 
 def cast(x: Tensor, dtype) -> Tensor:
     dtype = np.dtype(dtype)
