@@ -188,6 +188,11 @@ class GradScaler:
         """outputs × scale (a Tensor, or a list/tuple of them); unchanged when disabled."""
         if not self.enabled:
             return outputs
+        if autograd._state.recorder is not None:
+            from .jit import JitError
+
+            raise JitError("tl.jit cannot capture GradScaler.scale: the scale changes from step "
+                           "to step, and a capture would freeze it")  # fmt: skip
         if isinstance(outputs, (list, tuple)):
             return type(outputs)(self.scale(y) for y in outputs)
         if low_precision(outputs.dtype):  # NOTE: as torch: a float16 loss × 2¹⁶ would overflow

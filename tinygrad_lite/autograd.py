@@ -10,6 +10,7 @@ recursion and no limit on graph depth.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import threading
 import weakref
@@ -32,6 +33,9 @@ class _ThreadState(threading.local):
     # A NumPy Generator while tl.testing estimates rounding errors: every op's float result is
     # moved one unit in the last place, up or down at random (Monte Carlo arithmetic).
     rounding_noise = None
+    # tl.jit's Recorder while it captures a step in this thread (jit.py): it is told of every
+    # op, backward step and side effect, to replay them later without the engine.
+    recorder = None
 
     def __init__(self):
         # Called as hook(function, gradient of its output, gradients of its inputs) for every
@@ -50,6 +54,25 @@ post_backward_hooks: list = []
 def backward_hooks() -> list:
     """This thread's backward hooks (see `_ThreadState`)."""
     return _state.backward_hooks
+
+
+def replayed_whole(method):
+    """Mark a method with side effects (an optimizer's step, zero_grad) that tl.jit replays by
+    calling it again, rather than by recording the ops inside it."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        recorder = _state.recorder
+        if recorder is None:
+            return method(self, *args, **kwargs)
+        recorder.on_call(method, self, args, kwargs)
+        _state.recorder = None  # NOTE: the ops inside are replayed by calling the method again
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _state.recorder = recorder
+
+    return wrapper
 
 
 def is_grad_enabled() -> bool:
@@ -156,6 +179,8 @@ class Function:
             for counter in counters:
                 counter.recorded = True  # .numpy() of these is read-only from now on
             fn.versions = tuple(counter.value for counter in counters)
+        if _state.recorder is not None:
+            _state.recorder.on_apply(fn, inputs, params, y)
         return y
 
     def check_versions(self) -> None:
@@ -209,12 +234,20 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
     try:
         # NOTE: gy may be shared (Add hands one gradient to both inputs), so backward gets it
         # read-only: a backward that writes into it raises here instead of corrupting others
+        recorder = _state.recorder
         if fn.backward_untracked is not None and not _state.grad_enabled:
             gxs = fn.backward_untracked(read_only(gy.data))
             gxs = gxs if isinstance(gxs, tuple) else (gxs,)
             gxs = tuple(None if g is None else Tensor(g) for g in gxs)
+            if recorder is not None:
+                recorder.on_backward_untracked(fn, gy, gxs)
         else:
-            gxs = fn.backward(gy if gy.requires_grad else Tensor(read_only(gy.data)))
+            incoming = gy if gy.requires_grad else Tensor(read_only(gy.data))
+            if recorder is not None:
+                recorder.alias(incoming, gy, fn)
+            gxs = fn.backward(incoming)
+            if recorder is not None:
+                recorder.backward_of = None
     except ValueError as error:
         if "read-only" not in str(error):
             raise
@@ -320,10 +353,23 @@ def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -
     """Accumulate d(y)/d(leaf) into `leaf.grad` for every leaf that requires grad."""
     g = _root_gradient(y, gradient, "backward")
     grads = run_backward([y], [g], retain_graph or create_graph, create_graph)
-    for leaf, g in grads.values():
-        leaf.grad = _owned(g) if leaf.grad is None else leaf.grad + g
-    for hook in list(post_backward_hooks):
-        hook([leaf for leaf, _ in grads.values()])
+    recorder, _state.recorder = _state.recorder, None  # NOTE: tl.jit replays these as wholes
+    try:
+        for leaf, g in grads.values():
+            if recorder is not None:
+                recorder.on_set_grad(leaf, g)
+            accumulate_grad(leaf, g)
+        for hook in list(post_backward_hooks):
+            if recorder is not None:
+                recorder.on_call(hook, None, ([leaf for leaf, _ in grads.values()],), {})
+            hook([leaf for leaf, _ in grads.values()])
+    finally:
+        _state.recorder = recorder
+
+
+def accumulate_grad(leaf: Tensor, g: Tensor) -> None:
+    """leaf.grad = g (an owned copy), or leaf.grad + g when it has one already."""
+    leaf.grad = _owned(g) if leaf.grad is None else leaf.grad + g
 
 
 def _owned(g: Tensor) -> Tensor:

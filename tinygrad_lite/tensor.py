@@ -229,6 +229,8 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         """The single element as a Python number."""
+        if autograd._state.recorder is not None:
+            autograd._state.recorder.on_read(self, "item()")
         if self.size != 1:
             raise ValueError(
                 f"item: only one-element tensors convert to a number, got {self.shape}"
@@ -341,6 +343,8 @@ class Tensor:
                 "gradient would be lost; compute a new tensor instead (x = x + y), or wrap the "
                 "update in `with tl.no_grad():`"
             )
+        if autograd._state.recorder is not None:
+            autograd._state.recorder.on_in_place(self, other, update)
         update(self.data, other.data if isinstance(other, Tensor) else other)
         self._version += 1
         return self
@@ -580,3 +584,5 @@ class Tensor:
 
 
 from . import autograd, interop, ops  # noqa: E402  (they import Tensor from this module)
+
+Tensor.zero_grad = autograd.replayed_whole(Tensor.zero_grad)  # tl.jit replays it whole

@@ -38,6 +38,10 @@ EXAMPLES = {
         {"axes": (0, 2), "keepdims": False},
     ),
     ops.reduce.Mean: lambda: ((RNG.standard_normal((3, 4, 2)),), {"axes": (1,), "keepdims": True}),
+    ops.conv.MaxPool2d: lambda: (
+        (RNG.standard_normal((2, 3, 6, 6)),),
+        {"window": ops.conv.Window.of(2, 2, 0, 1)},
+    ),  # fmt: skip
     ops.shape.Reshape: lambda: ((RNG.standard_normal((3, 4)),), {"shape": (2, 6)}),
     ops.shape.BroadcastTo: lambda: ((RNG.standard_normal((3, 1)),), {"shape": (2, 3, 4)}),
     ops.shape.SumTo: lambda: ((RNG.standard_normal((2, 3, 4)),), {"shape": (3, 1)}),

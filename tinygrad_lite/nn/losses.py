@@ -127,8 +127,7 @@ def cross_entropy(
         labels = _labels(target, classes, "cross_entropy")
         if labels.shape != batch_shape:
             raise ValueError(f"cross_entropy: labels {labels.shape} for logits {input.shape}")
-        one_hot = np.eye(classes, dtype=input.dtype)[labels.reshape(-1)]
-        target = Tensor(input.xp.asarray(one_hot))
+        target = ops.loss.OneHot.apply(target, classes=classes, dtype=input.dtype)
     if label_smoothing:
         target = target * (1 - label_smoothing) + label_smoothing / classes
     losses = ops.softmax_cross_entropy(_class_axis_last(input), target)

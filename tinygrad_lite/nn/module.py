@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from .. import autograd
 from ..autograd import no_grad
 from ..backend import is_floating, to_device
 from ..tensor import Tensor
@@ -44,6 +45,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if autograd._state.recorder is not None:
+            autograd._state.recorder.on_module(self)
         return self.forward(*args, **kwargs)
 
     def __getattr__(self, name: str):
@@ -104,6 +107,7 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
+    @autograd.replayed_whole
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             p.zero_grad(set_to_none)

@@ -167,6 +167,28 @@ class MaxPool2d(Function):
         return MaxUnpool.apply(gy, index=self.index, input_shape=self.input_shape,
                                window=self.window)  # fmt: skip
 
+    def backward_untracked(self, gy):
+        return max_unpool(self.xp, gy, self.index, self.input_shape, self.window)
+
+
+def max_unpool(xp, x, index, input_shape, window: Window):
+    """zeros(input_shape) with each x[n, c, i, j] added at plane position index[n, c, i, j]."""
+    if supported(x):
+        return gpu.max_pool_backward(x, index, input_shape, window)
+    n, c, h, w = input_shape
+    # flat positions in the (N·C·H·W) output
+    flat = (xp.arange(n * c).reshape(-1, 1) * (h * w) + index.reshape(n * c, -1)).ravel()
+    if all(s >= d * (k - 1) + 1 for k, s, d in zip(window.kernel, window.stride,
+                                                   window.dilation)):  # fmt: skip
+        # windows that do not overlap never share a maximum: a plain scatter, in x's dtype
+        # (no float64 sums of the whole input: a float16 step's largest temporary otherwise)
+        out = xp.zeros(n * c * h * w, x.dtype)
+        out[flat] = x.ravel()
+        return out.reshape(input_shape)
+    # overlapping windows: bincount adds repeats ~4x faster than add.at
+    sums = xp.bincount(flat, weights=x.ravel(), minlength=n * c * h * w)
+    return sums.astype(x.dtype, copy=False).reshape(input_shape)
+
 
 class MaxUnpool(Function):
     """y = zeros(input_shape) with x[n, c, i, j] added at plane position index[n, c, i, j]
@@ -177,21 +199,7 @@ class MaxUnpool(Function):
 
     def forward(self, x, index, input_shape, window: Window):
         self.index, self.input_shape = index, input_shape
-        if supported(x):
-            return gpu.max_pool_backward(x, index, input_shape, window)
-        xp, (n, c, h, w) = self.xp, input_shape
-        # flat positions in the (N·C·H·W) output
-        flat = (xp.arange(n * c).reshape(-1, 1) * (h * w) + index.reshape(n * c, -1)).ravel()
-        if all(s >= d * (k - 1) + 1 for k, s, d in zip(window.kernel, window.stride,
-                                                       window.dilation)):  # fmt: skip
-            # windows that do not overlap never share a maximum: a plain scatter, in x's dtype
-            # (no float64 sums of the whole input: a float16 step's largest temporary otherwise)
-            out = xp.zeros(n * c * h * w, x.dtype)
-            out[flat] = x.ravel()
-            return out.reshape(input_shape)
-        # overlapping windows: bincount adds repeats ~4x faster than add.at
-        sums = xp.bincount(flat, weights=x.ravel(), minlength=n * c * h * w)
-        return sums.astype(x.dtype, copy=False).reshape(input_shape)
+        return max_unpool(self.xp, x, index, input_shape, window)
 
     def backward(self, gy):
         n, c, h, w = self.input_shape

@@ -61,6 +61,21 @@ class SoftmaxCrossEntropy(Function):
         return g_logits, (-gy * self.log_p if wants_target_grad else None)
 
 
+class OneHot(Function):
+    """y[i, c] = 1 where labels[i] = c, else 0, in `dtype`, for integer labels of any shape
+    (flattened to rows): the probability targets of a cross-entropy on class labels. An op,
+    not NumPy code beside the graph, so that tl.jit sees the labels flow into the loss.
+
+    Backward: none (integer labels have no gradient).
+    """
+
+    def forward(self, labels, classes: int, dtype):
+        return self.xp.eye(classes, dtype=dtype)[labels.reshape(-1)]
+
+    def backward(self, gy):
+        return (None,)
+
+
 def softmax_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
     """Per-row cross-entropy of softmax(logits) against target probabilities, both (N, C)."""
     if logits.ndim != 2 or logits.shape != target.shape:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from ..autograd import replayed_whole
 from .optimizer import Optimizer
 
 
@@ -36,6 +37,7 @@ class LRScheduler:
     def lr_at(self, base_lr: float, epoch: int) -> float:
         raise NotImplementedError
 
+    @replayed_whole
     def step(self) -> None:
         self.last_epoch += 1
         for group, base_lr in zip(self.optimizer.param_groups, self.base_lrs):

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..autograd import no_grad, replayed_whole
 from ..tensor import Tensor
 
 
@@ -53,6 +53,7 @@ class Optimizer:
     def update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError
 
+    @replayed_whole
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
         with no_grad():
@@ -64,6 +65,7 @@ class Optimizer:
                         self.update(p.data, p.grad.data, state, group)
                         p._version += 1  # NOTE: p changed in place; stale graphs must not use it
 
+    @replayed_whole
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self._params():
             p.zero_grad(set_to_none)

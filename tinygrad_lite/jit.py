@@ -1,0 +1,351 @@
+"""tl.jit: capture a training step once, then replay its array work without the engine.
+
+    @tl.jit
+    def step(x, labels):
+        loss = nn.functional.cross_entropy(model(x), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+The first two calls run eagerly, as without tl.jit, while a Recorder notes everything the step
+does: each op's forward (the Function object, its parameters, which arrays it read and wrote),
+each backward step the engine took (the fast array path of an op, and the ops a composed backward
+or a gradient sum ran), the gradients written into leaves, in-place updates (BatchNorm's running
+statistics) and the calls that are replayed whole (the optimizer's step and zero_grad, a
+scheduler's step). The two captures must agree, op for op and constant for constant: then the
+plan is kept and later calls replay it, calling the same forward and backward code on the same
+kinds of arrays in the same order, with no Tensor, no graph, no topological sort and no checks;
+so a replay is bit-identical to the eager step.
+
+What a replay cannot see, it cannot follow; the rules:
+- Inputs are the step's arguments (Tensors or arrays, read afresh at every call) and the
+  tensors the step reaches (parameters and buffers, read afresh at every call). Anything else
+  the step computes outside ops is a constant, frozen at capture; one that differs between the
+  two captures (dropout's random mask, values derived from the data in Python) is an error.
+- Python control flow that depends on values is the user's to avoid: `.item()` (and bool(),
+  float()) of a tensor computed inside the step raises; a different sequence of ops in the two
+  captures raises.
+- A change of the arguments' shapes, dtypes or devices, of grad mode or autocast, of any called
+  module's train/eval mode or of the parameters it holds makes a new capture (guards).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import autograd
+from .backend import get_array_module, read_only
+from .nn.module import Module
+from .tensor import Tensor
+
+
+class JitError(RuntimeError):
+    """The step cannot be captured or replayed faithfully (the message says why)."""
+
+
+class _Holder:
+    """What an op's backward reads as `self.inputs[i]` or `self.output()`: an object with the
+    array of the current replay in `.data`."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data=None):
+        self.data = data
+
+
+def _as_array(value):
+    return np.asarray(value) if isinstance(value, np.generic) else value
+
+
+class Recorder:
+    """Builds one capture: the slots (every array the step reads or makes gets an index) and
+    the steps that fill them."""
+
+    def __init__(self, argument_arrays):
+        self.slot_of: dict[int, int] = {}
+        self.keep_alive: list = []  # NOTE: ids stay unique only while the arrays live
+        self.externals: list[tuple[int, Tensor]] = []  # (slot, tensor read at every replay)
+        self.steps: list[tuple] = []
+        self.produced: set[int] = set()  # slots made by recorded steps
+        self.modules: dict[int, Module] = {}
+        self.backward_of = None  # the Function whose composed backward is running
+        self.arguments = [self._new_slot(a) for a in argument_arrays]
+
+    def _new_slot(self, array) -> int:
+        slot = len(self.keep_alive)
+        self.keep_alive.append(array)
+        self.slot_of[id(array)] = slot
+        return slot
+
+    def slot(self, tensor: Tensor) -> int:
+        """The slot of a tensor's array; an unseen one is external (read afresh at replay)."""
+        found = self.slot_of.get(id(tensor.data))
+        if found is None:
+            if self.backward_of is not None and tensor.size > 1:
+                raise JitError(
+                    f"tl.jit: {type(self.backward_of).__name__}'s backward builds a constant from "
+                    "values its forward saved, which a replay would freeze; this op has no "
+                    "array fast path (backward_untracked), so steps using it cannot be captured"
+                )
+            found = self._new_slot(tensor.data)
+            self.externals.append((found, tensor))
+        return found
+
+    def _output_slot(self, array) -> int:
+        slot = self._new_slot(array)
+        self.produced.add(slot)
+        return slot
+
+    # ---- what autograd, Tensor and Module report --------------------------------------------
+    def on_apply(self, fn, inputs, params, y: Tensor) -> None:
+        sources = tuple(self.slot(x) for x in inputs)
+        self.steps.append(("forward", fn, sources, params, self._output_slot(y.data)))
+
+    def on_backward_untracked(self, fn, gy: Tensor, gxs) -> None:
+        targets = tuple(None if g is None else self._output_slot(g.data) for g in gxs)
+        self.steps.append(("backward", fn, self.slot(gy), targets))
+
+    def alias(self, view: Tensor, original: Tensor, backward_of) -> None:
+        """`view` (the read-only gradient a composed backward of `backward_of` receives) is
+        the array of `original`; the ops that backward runs are recorded next."""
+        self.slot_of[id(view.data)] = self.slot(original)
+        self.keep_alive.append(view.data)
+        self.backward_of = backward_of
+
+    def on_set_grad(self, leaf: Tensor, g: Tensor) -> None:
+        self.steps.append(("grad", leaf, self.slot(g)))
+
+    def on_in_place(self, target: Tensor, other, update) -> None:
+        source = self.slot(other) if isinstance(other, Tensor) else ("constant", other)
+        self.steps.append(("in_place", self.slot(target), source, update))
+
+    def on_call(self, method, owner, args, kwargs) -> None:
+        self.steps.append(("call", method, owner, args, kwargs))
+
+    def on_module(self, module: Module) -> None:
+        self.modules[id(module)] = module
+
+    def on_read(self, tensor: Tensor, what: str) -> None:
+        if self.slot_of.get(id(tensor.data)) in self.produced:
+            raise JitError(
+                f"tl.jit: {what} of a tensor computed inside the captured step reads a value "
+                "that a replay cannot follow (Python control flow on data); return the tensor "
+                "and read it outside the step"
+            )
+
+
+def _same_constant(a, b) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        a, b = a.data, b.data
+    if hasattr(a, "shape") and hasattr(b, "shape"):
+        xp = get_array_module(a)
+        return a.shape == b.shape and a.dtype == b.dtype and bool(xp.array_equal(a, b))
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same_constant(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_constant(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - incomparable values are different values
+        return False
+
+
+def _compare(first: Recorder, second: Recorder) -> None:
+    """Raise JitError unless the two captures did the same thing with the same constants."""
+    if len(first.steps) != len(second.steps):
+        raise JitError(f"tl.jit: the step ran {len(first.steps)} operations on its first call "
+                       f"and {len(second.steps)} on its second: Python control flow depends on "
+                       "the data, so one capture cannot stand for every call")  # fmt: skip
+    externals = (dict(first.externals), dict(second.externals))
+    for index, (a, b) in enumerate(zip(first.steps, second.steps)):
+        kind = a[0]
+        same = kind == b[0]
+        if same and kind == "forward":
+            same = type(a[1]) is type(b[1]) and a[2] == b[2] and a[4] == b[4]
+            same = same and _same_constant(a[3], b[3])
+        elif same and kind == "backward":
+            same = type(a[1]) is type(b[1]) and a[2:] == b[2:]
+        elif same and kind == "grad":
+            same = a[1] is b[1] and a[2] == b[2]
+        elif same and kind == "in_place":
+            same = a[1] == b[1] and _same_constant(a[2], b[2])
+        elif same and kind == "call":
+            same = a[1] is b[1] and a[2] is b[2] and _same_constant((a[3], a[4]), (b[3], b[4]))
+        if not same:
+            what = type(a[1]).__name__ if kind in ("forward", "backward") else kind
+            raise JitError(f"tl.jit: operation {index} ({what}) differs between the first two "
+                           "calls of the step (another op, other parameters or other inputs): "
+                           "it depends on values the capture cannot see")  # fmt: skip
+    for slot, tensor in externals[0].items():
+        other = externals[1].get(slot)
+        if other is None or not (other is tensor or _same_constant(tensor, other)):
+            raise JitError(
+                f"tl.jit: a tensor made outside ops inside the step (slot {slot}, shape "
+                f"{tensor.shape}) has other values on the second call: the step depends on data "
+                "the capture cannot see (random numbers such as dropout's, or values computed "
+                "in Python from the inputs)"
+            )
+
+
+class Plan:
+    """A capture ready to replay: `run(argument arrays)` returns the output arrays."""
+
+    def __init__(self, recorder: Recorder, outputs):
+        self.size = len(recorder.keep_alive)
+        self.arguments = recorder.arguments
+        self.externals = recorder.externals
+        self.outputs = outputs
+        self.steps = []
+        for step in recorder.steps:
+            if step[0] == "forward":
+                fn, sources, params, target = step[1:]
+                holders = tuple(_Holder() for _ in sources)
+                output = _Holder()
+                fn.inputs, fn._output = holders, lambda output=output: output
+                self.steps.append(("forward", fn, sources, params, target, holders, output))
+            else:
+                self.steps.append(step)
+
+    def run(self, arrays) -> list:
+        slots = [None] * self.size
+        for slot, array in zip(self.arguments, arrays):
+            slots[slot] = array
+        for slot, tensor in self.externals:
+            slots[slot] = tensor.data
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            for step in self.steps:
+                kind = step[0]
+                if kind == "forward":
+                    _, fn, sources, params, target, holders, output = step
+                    for holder, source in zip(holders, sources):
+                        holder.data = slots[source]
+                    output.data = slots[target] = _as_array(
+                        fn.forward(*(h.data for h in holders), **params)
+                    )
+                elif kind == "backward":
+                    _, fn, source, targets = step
+                    gxs = fn.backward_untracked(read_only(slots[source]))
+                    gxs = gxs if isinstance(gxs, tuple) else (gxs,)
+                    for target, g in zip(targets, gxs):
+                        if target is not None:
+                            slots[target] = _as_array(g)
+                elif kind == "grad":
+                    autograd.accumulate_grad(step[1], Tensor(slots[step[2]]))
+                elif kind == "in_place":
+                    _, target, source, update = step
+                    value = source[1] if isinstance(source, tuple) else slots[source]
+                    update(slots[target], value)
+                else:  # a call replayed whole
+                    _, method, owner, args, kwargs = step
+                    method(*((owner,) if owner is not None else ()), *args, **kwargs)
+        return [slots[slot] for slot in self.outputs]
+
+
+def _argument_arrays(args) -> list:
+    arrays = []
+    for value in args:
+        if isinstance(value, Tensor):
+            arrays.append(value.data)
+        elif hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__"):
+            arrays.append(value)
+    return arrays
+
+
+def _argument_key(args, kwargs) -> tuple:
+    key = []
+    for value in (*args, *kwargs.values()):
+        data = value.data if isinstance(value, Tensor) else value
+        if hasattr(data, "shape") and hasattr(data, "dtype"):
+            requires = isinstance(value, Tensor) and value.requires_grad
+            key.append(("array", data.shape, data.dtype, type(data), requires))
+        elif isinstance(value, (int, float, str, bool, type(None))):
+            key.append(("value", value))
+        else:
+            key.append(("object", id(value)))
+    return tuple(key)
+
+
+def _outermost(modules: list) -> list:
+    """The modules that no other one of `modules` contains (the model, not its layers)."""
+    inner = {id(sub) for m in modules for sub in list(m.modules())[1:]}
+    return [m for m in modules if id(m) not in inner]
+
+
+def _module_key(modules, roots) -> tuple:
+    """Each called module's train/eval mode, and which parameters the outermost ones hold."""
+    return (tuple(m.training for m in modules),
+            tuple(id(p) for root in roots for p in root.parameters()))  # fmt: skip
+
+
+class Jitted:
+    """The decorated step (see the module docstring). `captures` counts the plans made."""
+
+    def __init__(self, step):
+        functools.update_wrapper(self, step)
+        self.step = step
+        self.plans: dict[tuple, tuple] = {}  # guard key -> (modules, roots, module key, Plan)
+        self.pending: dict[tuple, Recorder] = {}  # first capture, waiting for the second
+        self.captures = 0
+
+    def __call__(self, *args, **kwargs):
+        key = (_argument_key(args, kwargs), autograd._state.grad_enabled,
+               autograd._state.autocast_dtype)  # fmt: skip
+        entry = self.plans.get(key)
+        if entry is not None:
+            modules, roots, module_key, plan = entry
+            if _module_key(modules, roots) == module_key:
+                return self._wrap(plan.run(_argument_arrays((*args, *kwargs.values()))))
+            del self.plans[key]  # a module changed mode or parameters: capture again
+        return self._capture(key, args, kwargs)
+
+    def _capture(self, key, args, kwargs):
+        if autograd._state.recorder is not None:
+            raise JitError("tl.jit: a jitted step cannot call another jitted step")
+        recorder = Recorder(_argument_arrays((*args, *kwargs.values())))
+        autograd._state.recorder = recorder
+        try:
+            result = self.step(*args, **kwargs)
+        finally:
+            autograd._state.recorder = None
+        outputs = self._output_slots(recorder, result)
+        first = self.pending.pop(key, None)
+        if first is None:
+            self.pending[key] = recorder
+        else:
+            _compare(first, recorder)
+            modules = list(recorder.modules.values())
+            roots = _outermost(modules)
+            plan = Plan(recorder, outputs)
+            self.plans[key] = (modules, roots, _module_key(modules, roots), plan)
+            self.captures += 1
+        return result
+
+    def _output_slots(self, recorder: Recorder, result):
+        tensors = result if isinstance(result, (tuple, list)) else (result,)
+        self.structure = type(result) if isinstance(result, (tuple, list)) else None
+        if result is None:
+            return []
+        slots = []
+        for value in tensors:
+            slot = recorder.slot_of.get(id(getattr(value, "data", None)))
+            if not isinstance(value, Tensor) or slot is None:
+                raise JitError("tl.jit: the step must return None, a Tensor it computed, or a "
+                               "tuple of them")  # fmt: skip
+            slots.append(slot)
+        return slots
+
+    def _wrap(self, arrays):
+        tensors = [Tensor(a) for a in arrays]
+        if self.structure is not None:
+            return self.structure(tensors)
+        return tensors[0] if tensors else None
+
+
+def jit(step):
+    """Capture `step` on its first two calls and replay it afterwards (see tl.jit's docs)."""
+    return Jitted(step)
