@@ -62,16 +62,22 @@ def main(argv=None) -> int:
     results = []
     if "tiny" in args.suites:
         for case in tiny.CASES:
-            results.append(harness.compare(case, tiny.contenders(case, torch), repeats=repeats,
-                                           inner=20))  # fmt: skip
+            for jitted in (False, True):
+                runs = tiny.contenders(case, torch, jitted)
+                name = f"{case}{', jit' if jitted else ''}"
+                results.append(harness.compare(name, runs, repeats=repeats, inner=20))
     if "mlp" in args.suites:
         for batch in (8,) if args.quick else (32, 128, 512):
             runs = mlp.contenders(batch, args.threads)
             results.append(harness.compare(f"mlp step, batch {batch}", runs, repeats=repeats))
+            runs["tinygrad_lite"] = tinygrad_lite.jit(mlp.tinygrad_step(batch))
+            results.append(harness.compare(f"mlp step, batch {batch}, jit", runs, repeats=repeats))
     if "cnn" in args.suites:
         for batch in (4,) if args.quick else (32, 128):
             runs = cnn.contenders(batch, args.threads)
             results.append(harness.compare(f"cnn step, batch {batch}", runs, repeats=repeats))
+            runs["tinygrad_lite"] = tinygrad_lite.jit(runs["tinygrad_lite"])
+            results.append(harness.compare(f"cnn step, batch {batch}, jit", runs, repeats=repeats))
     if "peers" in args.suites:
         if peers.missing():
             print(f"note: peer engines not installed: {', '.join(peers.missing())}; their rows "

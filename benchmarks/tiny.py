@@ -144,8 +144,14 @@ class HandStep:
         return loss
 
 
-def contenders(name: str, torch=None) -> dict:
-    found = {"tinygrad_lite": tinygrad_step(name), "numpy": HandStep(name)}
+def contenders(name: str, torch=None, jitted: bool = False) -> dict:
+    """{contender: step}; with `jitted`, ours is the step under tl.jit (captured, replayed)."""
+    ours = tinygrad_step(name)
+    if jitted:
+        import tinygrad_lite as tl
+
+        ours = tl.jit(ours)
+    found = {"tinygrad_lite": ours, "numpy": HandStep(name)}
     if torch is not None:
         found["torch"] = torch_step(name, torch)
     return found

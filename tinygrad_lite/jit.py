@@ -38,7 +38,7 @@ import numpy as np
 
 from . import autograd
 from .backend import get_array_module, read_only
-from .nn.module import Module
+from .nn.module import Module, structure_version
 from .tensor import Tensor
 
 
@@ -193,23 +193,65 @@ def _compare(first: Recorder, second: Recorder) -> None:
 
 
 class Plan:
-    """A capture ready to replay: `run(argument arrays)` returns the output arrays."""
+    """A capture ready to replay: `run(argument arrays)` returns the output arrays. Each step is
+    compiled to a small function of the slot list, called in order."""
 
     def __init__(self, recorder: Recorder, outputs):
         self.size = len(recorder.keep_alive)
         self.arguments = recorder.arguments
         self.externals = recorder.externals
         self.outputs = outputs
-        self.steps = []
-        for step in recorder.steps:
-            if step[0] == "forward":
-                fn, sources, params, target = step[1:]
-                holders = tuple(_Holder() for _ in sources)
-                output = _Holder()
-                fn.inputs, fn._output = holders, lambda output=output: output
-                self.steps.append(("forward", fn, sources, params, target, holders, output))
+        self.steps = [getattr(self, f"_{step[0]}")(*step[1:]) for step in recorder.steps]
+
+    @staticmethod
+    def _forward(fn, sources, params, target):
+        holders = tuple(_Holder() for _ in sources)
+        output = _Holder()
+        fn.inputs, fn._output = holders, lambda: output  # what its backward reads
+        forward = fn.forward
+
+        def run(slots):
+            arrays = [slots[s] for s in sources]
+            for holder, array in zip(holders, arrays):
+                holder.data = array
+            output.data = slots[target] = _as_array(forward(*arrays, **params))
+
+        return run
+
+    @staticmethod
+    def _backward(fn, source, targets):
+        backward = fn.backward_untracked
+
+        def run(slots):
+            gxs = backward(read_only(slots[source]))
+            for target, g in zip(targets, gxs if isinstance(gxs, tuple) else (gxs,)):
+                if target is not None:
+                    slots[target] = _as_array(g)
+
+        return run
+
+    @staticmethod
+    def _grad(leaf, source):
+        def run(slots):
+            g = slots[source]
+            if leaf.grad is None:  # autograd.accumulate_grad's first case, in one step
+                leaf.grad = Tensor(get_array_module(g).array(g, order="C", copy=True))
             else:
-                self.steps.append(step)
+                autograd.accumulate_grad(leaf, Tensor(g))
+
+        return run
+
+    @staticmethod
+    def _in_place(target, source, update):
+        if isinstance(source, tuple):  # a constant
+            return lambda slots: update(slots[target], source[1])
+        return lambda slots: update(slots[target], slots[source])
+
+    @staticmethod
+    def _call(method, owner, args, kwargs):
+        if owner is None:
+            return lambda slots: method(*args, **kwargs)
+        return lambda slots: method(owner, *args, **kwargs)
 
     def run(self, arrays) -> list:
         slots = [None] * self.size
@@ -219,30 +261,7 @@ class Plan:
             slots[slot] = tensor.data
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             for step in self.steps:
-                kind = step[0]
-                if kind == "forward":
-                    _, fn, sources, params, target, holders, output = step
-                    for holder, source in zip(holders, sources):
-                        holder.data = slots[source]
-                    output.data = slots[target] = _as_array(
-                        fn.forward(*(h.data for h in holders), **params)
-                    )
-                elif kind == "backward":
-                    _, fn, source, targets = step
-                    gxs = fn.backward_untracked(read_only(slots[source]))
-                    gxs = gxs if isinstance(gxs, tuple) else (gxs,)
-                    for target, g in zip(targets, gxs):
-                        if target is not None:
-                            slots[target] = _as_array(g)
-                elif kind == "grad":
-                    autograd.accumulate_grad(step[1], Tensor(slots[step[2]]))
-                elif kind == "in_place":
-                    _, target, source, update = step
-                    value = source[1] if isinstance(source, tuple) else slots[source]
-                    update(slots[target], value)
-                else:  # a call replayed whole
-                    _, method, owner, args, kwargs = step
-                    method(*((owner,) if owner is not None else ()), *args, **kwargs)
+                step(slots)
         return [slots[slot] for slot in self.outputs]
 
 
@@ -288,7 +307,8 @@ class Jitted:
     def __init__(self, step):
         functools.update_wrapper(self, step)
         self.step = step
-        self.plans: dict[tuple, tuple] = {}  # guard key -> (modules, roots, module key, Plan)
+        # guard key -> (structure version, modules, outermost modules, module key, Plan)
+        self.plans: dict[tuple, tuple] = {}
         self.pending: dict[tuple, Recorder] = {}  # first capture, waiting for the second
         self.captures = 0
 
@@ -297,10 +317,13 @@ class Jitted:
                autograd._state.autocast_dtype)  # fmt: skip
         entry = self.plans.get(key)
         if entry is not None:
-            modules, roots, module_key, plan = entry
-            if _module_key(modules, roots) == module_key:
-                return self._wrap(plan.run(_argument_arrays((*args, *kwargs.values()))))
-            del self.plans[key]  # a module changed mode or parameters: capture again
+            version, modules, roots, module_key, plan = entry
+            if version != structure_version():  # some module changed: are ours the same?
+                if _module_key(modules, roots) != module_key:
+                    del self.plans[key]  # a mode or a parameter set changed: capture again
+                    return self._capture(key, args, kwargs)
+                self.plans[key] = (structure_version(), modules, roots, module_key, plan)
+            return self._wrap(plan.run(_argument_arrays((*args, *kwargs.values()))))
         return self._capture(key, args, kwargs)
 
     def _capture(self, key, args, kwargs):
@@ -321,7 +344,8 @@ class Jitted:
             modules = list(recorder.modules.values())
             roots = _outermost(modules)
             plan = Plan(recorder, outputs)
-            self.plans[key] = (modules, roots, _module_key(modules, roots), plan)
+            self.plans[key] = (structure_version(), modules, roots, _module_key(modules, roots),
+                               plan)  # fmt: skip
             self.captures += 1
         return result
 

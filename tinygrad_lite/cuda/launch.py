@@ -21,7 +21,10 @@ NULL = np.uint64(0)  # a null pointer argument, for an optional array the kernel
 
 def supported(*arrays) -> bool:
     """True when our kernels can take these arrays: CuPy arrays of one of the element types."""
-    return all(is_cuda(a) and a.dtype.name in C_TYPES for a in arrays)
+    for a in arrays:  # NOTE: asked by every activation and update: NumPy arrays answer first
+        if isinstance(a, np.ndarray) or not is_cuda(a) or a.dtype.name not in C_TYPES:
+            return False
+    return True
 
 
 def contiguous(*arrays):

@@ -31,6 +31,17 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=requires_grad)
 
 
+class _Structure:
+    """A count of attribute assignments on any Module (layers, parameters, train/eval mode): tl.jit
+    rechecks a captured step's modules only when it moved."""
+
+    version = 0
+
+
+def structure_version() -> int:
+    return _Structure.version
+
+
 class Module:
     """Base class of layers and models: define `forward`, assign sub-modules and Parameters as
     attributes, and call the module like a function.
@@ -43,6 +54,10 @@ class Module:
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __setattr__(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
+        _Structure.version += 1
 
     def __call__(self, *args, **kwargs):
         if autograd._state.recorder is not None:
