@@ -119,7 +119,7 @@ def to_device(array, device: str):
 
 def read_only(array):
     """A read-only view of a NumPy array (CuPy arrays have no such flag: returned as they are)."""
-    if not isinstance(array, np.ndarray):
+    if not isinstance(array, np.ndarray) or not array.flags.writeable:
         return array
     view = array.view()
     view.flags.writeable = False

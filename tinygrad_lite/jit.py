@@ -105,8 +105,9 @@ class Recorder:
         self.steps.append(("forward", fn, sources, params, self._output_slot(y.data)))
 
     def on_backward_untracked(self, fn, gy: Tensor, gxs) -> None:
+        source = self.slot(gy)  # NOTE: first: a gradient may be gy's own array, given a new slot
         targets = tuple(None if g is None else self._output_slot(g.data) for g in gxs)
-        self.steps.append(("backward", fn, self.slot(gy), targets))
+        self.steps.append(("backward", fn, source, targets))
 
     def alias(self, view: Tensor, original: Tensor, backward_of) -> None:
         """`view` (the read-only gradient a composed backward of `backward_of` receives) is
