@@ -62,6 +62,23 @@ class _Observer:
         self.observe(_values(x))
         return x
 
+    def observe(self, x: np.ndarray) -> None:
+        if x.size == 0:
+            return
+        low, high = self.extremes(x)
+        if self.min_val is None:
+            self.min_val, self.max_val = low, high
+        else:
+            self.min_val, self.max_val = self.combine(low, high)
+
+    def extremes(self, x: np.ndarray):
+        """This batch's minimum and maximum (per tensor; per channel in the subclass)."""
+        return x.min(), x.max()
+
+    def combine(self, low, high):
+        """The running range after a batch with extremes (low, high): the widest so far."""
+        return np.minimum(self.min_val, low), np.maximum(self.max_val, high)
+
     def calculate_qparams(self) -> tuple[np.ndarray, np.ndarray]:
         """(scale float32, zero_point int64), arrays of shape (1,) per tensor, (C,) per channel.
         Before anything was observed: scale 1, zero point 0 (PyTorch's answer too)."""
@@ -90,15 +107,6 @@ class _Observer:
 class MinMaxObserver(_Observer):
     """The running minimum and maximum of everything observed (per tensor)."""
 
-    def observe(self, x: np.ndarray) -> None:
-        if x.size == 0:
-            return
-        low, high = x.min(), x.max()
-        if self.min_val is None:
-            self.min_val, self.max_val = low, high
-        else:
-            self.min_val, self.max_val = min(self.min_val, low), max(self.max_val, high)
-
 
 class MovingAverageMinMaxObserver(_Observer):
     """An exponential moving average of each batch's minimum and maximum (the first batch's
@@ -109,16 +117,9 @@ class MovingAverageMinMaxObserver(_Observer):
         super().__init__(**kwargs)
         self.averaging_constant = np.float32(averaging_constant)
 
-    def observe(self, x: np.ndarray) -> None:
-        if x.size == 0:
-            return
-        low, high = x.min(), x.max()
-        if self.min_val is None:
-            self.min_val, self.max_val = low, high
-        else:
-            c = self.averaging_constant
-            self.min_val = self.min_val + c * (low - self.min_val)
-            self.max_val = self.max_val + c * (high - self.max_val)
+    def combine(self, low, high):
+        c = self.averaging_constant
+        return self.min_val + c * (low - self.min_val), self.max_val + c * (high - self.max_val)
 
 
 class PerChannelMinMaxObserver(_Observer):
@@ -132,16 +133,9 @@ class PerChannelMinMaxObserver(_Observer):
         super().__init__(dtype=dtype, qscheme=qscheme, **kwargs)
         self.ch_axis = ch_axis
 
-    def observe(self, x: np.ndarray) -> None:
-        if x.size == 0:
-            return
+    def extremes(self, x: np.ndarray):
         rows = np.moveaxis(x, self.ch_axis, 0).reshape(x.shape[self.ch_axis], -1)
-        low, high = rows.min(axis=1), rows.max(axis=1)
-        if self.min_val is None:
-            self.min_val, self.max_val = low, high
-        else:
-            self.min_val = np.minimum(self.min_val, low)
-            self.max_val = np.maximum(self.max_val, high)
+        return rows.min(axis=1), rows.max(axis=1)
 
 
 def weight_observer() -> PerChannelMinMaxObserver:
