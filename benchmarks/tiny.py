@@ -5,9 +5,11 @@ teaching users run. Each case is one step of:
 - E4, the sum rule: 2-3-1, ReLU then sigmoid, binary cross-entropy, batch 10, Adam;
 - E5, logistic regression: 2-1, BCE with logits, batch 10, SGD;
 
-timed for tinygrad_lite, the same step hand-written in NumPy (derivatives by hand: the floor),
-PyTorch eager and the peer engines where installed. The hand steps compute the same training as
-ours (tests/benchmarks checks the losses step by step).
+timed for tinygrad_lite (eager and under tl.jit), the same step hand-written in NumPy
+(derivatives by hand: the floor), PyTorch eager and the peer NumPy engines where installed
+(DeZero, MyGrad, HIPS autograd: the same forward written once against each engine's ops, their
+own backward, the update in NumPy). All compute the same training as ours (tests/benchmarks
+checks the losses step by step).
 """
 
 from __future__ import annotations
@@ -144,6 +146,110 @@ class HandStep:
         return loss
 
 
+def _peer_forward(ops, params, x, y, name: str):
+    """The case's forward and loss, written once against an engine's array ops."""
+    sizes, hidden, output, loss, _, _ = CASES[name]
+    a, layers = x, len(params) // 2
+    for i in range(layers):
+        z = ops.matmul(a, params[2 * i]) + params[2 * i + 1]
+        kind = hidden if i < layers - 1 else output
+        a = 1 / (1 + ops.exp(-z)) if kind == "sigmoid" else ops.relu(z) if kind == "relu" else z
+    if loss == "mse":
+        return ops.mean((a - y) * (a - y))
+    if loss == "bce":
+        return -ops.mean(y * ops.log(a) + (1 - y) * ops.log(1 - a))
+    return ops.mean(ops.log(1 + ops.exp(a)) - y * a)
+
+
+class _PeerOps:
+    def __init__(self, matmul, exp, log, relu, mean):
+        self.matmul, self.exp, self.log, self.relu, self.mean = matmul, exp, log, relu, mean
+
+
+def _peer_update(name: str):
+    """The case's optimizer as NumPy updates of (params, grads), in place."""
+    from .mlp import hand_adam
+
+    optimizer, state = CASES[name][4], {"t": 0}
+
+    def update(params, grads):
+        if optimizer == "sgd":
+            for p, g in zip(params, grads):
+                p -= LR["sgd"] * g
+        else:
+            state.setdefault("m", [np.zeros_like(p) for p in params])
+            state.setdefault("v", [np.zeros_like(p) for p in params])
+            state["t"] += 1
+            hand_adam(params, grads, state["m"], state["v"], state["t"], LR["adam"],
+                      (0.9, 0.999), 1e-8)  # fmt: skip
+
+    return update
+
+
+def autograd_step(name: str):
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+
+    ops = _PeerOps(anp.dot, anp.exp, anp.log, lambda z: anp.maximum(z, 0), anp.mean)
+    params = [a for w, b in _initial_weights(CASES[name][0]) for a in (w.copy(), b.copy())]
+    x, y = _data(CASES[name][0], CASES[name][5])
+    gradient, update = (
+        value_and_grad(lambda ps: _peer_forward(ops, ps, x, y, name)),
+        _peer_update(name),
+    )
+
+    def step():
+        loss, grads = gradient(params)
+        update(params, grads)
+        return loss
+
+    return step
+
+
+def mygrad_step(name: str):
+    import mygrad as mg
+    from mygrad.nnet.activations import relu
+
+    ops = _PeerOps(mg.matmul, mg.exp, mg.log, relu, mg.mean)
+    params = [mg.tensor(a) for w, b in _initial_weights(CASES[name][0]) for a in (w, b)]
+    x, y = _data(CASES[name][0], CASES[name][5])
+    update = _peer_update(name)
+
+    def step():
+        loss = _peer_forward(ops, params, x, y, name)
+        loss.backward()
+        update([p.data for p in params], [p.grad for p in params])
+        return loss.item()
+
+    return step
+
+
+def dezero_step(name: str):
+    if not hasattr(np, "int"):  # NOTE: DeZero 0.0.13 (2020) uses np.int, removed in NumPy 1.24
+        np.int = int
+    import dezero
+    import dezero.functions as F
+
+    ops = _PeerOps(F.matmul, F.exp, F.log, F.relu, lambda v: F.sum(v) / v.size)
+    params = [dezero.Parameter(a.copy()) for w, b in _initial_weights(CASES[name][0])
+              for a in (w, b)]  # fmt: skip
+    x, y = _data(CASES[name][0], CASES[name][5])
+    update = _peer_update(name)
+
+    def step():
+        loss = _peer_forward(ops, params, x, y, name)
+        for p in params:
+            p.cleargrad()
+        loss.backward()
+        update([p.data for p in params], [p.grad.data for p in params])
+        return float(loss.data)
+
+    return step
+
+
+PEERS = {"dezero": dezero_step, "mygrad": mygrad_step, "autograd": autograd_step}
+
+
 def contenders(name: str, torch=None, jitted: bool = False) -> dict:
     """{contender: step}; with `jitted`, ours is the step under tl.jit (captured, replayed)."""
     ours = tinygrad_step(name)
@@ -154,4 +260,9 @@ def contenders(name: str, torch=None, jitted: bool = False) -> dict:
     found = {"tinygrad_lite": ours, "numpy": HandStep(name)}
     if torch is not None:
         found["torch"] = torch_step(name, torch)
+    for peer, make in PEERS.items():
+        try:
+            found[peer] = make(name)
+        except ImportError:
+            continue
     return found
