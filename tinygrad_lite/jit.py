@@ -28,6 +28,9 @@ What a replay cannot see, it cannot follow; the rules:
   captures raises.
 - A change of the arguments' shapes, dtypes or devices, of grad mode or autocast, of any called
   module's train/eval mode or of the parameters it holds makes a new capture (guards).
+- Code that reads values to decide what to do to the gradients (clip_grad_norm_) is replayed by
+  calling it again: mark such a function or method `@tl.autograd.replayed_whole`. An in-place
+  change of a gradient recorded op by op is refused.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Recorder:
         self.produced: set[int] = set()  # slots made by recorded steps
         self.modules: dict[int, Module] = {}
         self.backward_of = None  # the Function whose composed backward is running
+        self.grad_leaves: list[Tensor] = []
         self.arguments = [self._new_slot(a) for a in argument_arrays]
 
     def _new_slot(self, array) -> int:
@@ -118,8 +122,15 @@ class Recorder:
 
     def on_set_grad(self, leaf: Tensor, g: Tensor) -> None:
         self.steps.append(("grad", leaf, self.slot(g)))
+        self.grad_leaves.append(leaf)
 
     def on_in_place(self, target: Tensor, other, update) -> None:
+        if any(target is leaf.grad for leaf in self.grad_leaves):
+            raise JitError(
+                "tl.jit: an in-place change of a .grad made by this step's backward cannot be "
+                "replayed (each replay makes new gradients); change gradients in a function "
+                "marked @tl.autograd.replayed_whole, as clip_grad_norm_ is"
+            )
         source = self.slot(other) if isinstance(other, Tensor) else ("constant", other)
         self.steps.append(("in_place", self.slot(target), source, update))
 
@@ -156,6 +167,13 @@ def _same_constant(a, b) -> bool:
         return False
 
 
+def _same_owner(a, b) -> bool:
+    """The same object, or lists of the same objects (clip_grad_norm_'s parameters)."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    return a is b
+
+
 def _compare(first: Recorder, second: Recorder) -> None:
     """Raise JitError unless the two captures did the same thing with the same constants."""
     if len(first.steps) != len(second.steps):
@@ -176,7 +194,8 @@ def _compare(first: Recorder, second: Recorder) -> None:
         elif same and kind == "in_place":
             same = a[1] == b[1] and _same_constant(a[2], b[2])
         elif same and kind == "call":
-            same = a[1] is b[1] and a[2] is b[2] and _same_constant((a[3], a[4]), (b[3], b[4]))
+            same = a[1] is b[1] and _same_owner(a[2], b[2])
+            same = same and _same_constant((a[3], a[4]), (b[3], b[4]))
         if not same:
             what = type(a[1]).__name__ if kind in ("forward", "backward") else kind
             raise JitError(f"tl.jit: operation {index} ({what}) differs between the first two "

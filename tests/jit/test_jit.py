@@ -189,3 +189,41 @@ def test_replayed_steps_hold_memory_steady():
     _, step = _simple()
     x, labels = _batch()
     assert_steady_memory(lambda: step(x, labels))
+
+
+def test_gradient_clipping_inside_the_step_replays_bit_identically():
+    results = []
+    for use_jit in (False, True):
+        tl.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))
+        optimizer = optim.SGD(model.parameters(), lr=0.5)
+
+        def step(x, labels, model=model, optimizer=optimizer):
+            loss = nn.functional.cross_entropy(model(x), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.clip_grad_norm_(model.parameters(), 0.05)  # clips on most steps
+            optimizer.step()
+            return loss
+
+        run = jit(step) if use_jit else step
+        results.append([run(*_batch(seed=i % 3)).item() for i in range(30)])
+        results.append([p.numpy().tobytes() for p in model.parameters()])
+    assert results[0] == results[2] and results[1] == results[3]
+
+
+def test_changing_a_gradient_in_place_inside_the_step_is_refused():
+    tl.manual_seed(0)
+    model = nn.Linear(3, 1)
+
+    @jit
+    def step(x):
+        loss = model(x).sum()
+        model.zero_grad()
+        loss.backward()
+        with tl.no_grad():
+            model.weight.grad.mul_(0.5)
+        return loss
+
+    with pytest.raises(JitError, match="in-place change of a .grad"):
+        step(tl.ones((2, 3)))

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 
 from .. import ops
-from ..autograd import no_grad
+from ..autograd import no_grad, replayed_whole
 from ..tensor import Tensor
 
 
@@ -29,6 +29,11 @@ def l1_penalty(params: Iterable[Tensor], strength: float) -> Tensor:
 def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, norm_type: float = 2.0) -> float:
     """Scale all gradients together so their joint norm is at most max_norm (torch's rule:
     factor max_norm / (norm + 1e-6), when below 1). Returns the norm before clipping."""
+    return _clip_grad_norm(list(params), max_norm, norm_type)
+
+
+@replayed_whole  # NOTE: tl.jit calls it again (it reads the gradients' values to decide)
+def _clip_grad_norm(params: list, max_norm: float, norm_type: float) -> float:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return 0.0
