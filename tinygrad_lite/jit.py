@@ -316,9 +316,10 @@ def _outermost(modules: list) -> list:
 
 
 def _module_key(modules, roots) -> tuple:
-    """Each called module's train/eval mode, and which parameters the outermost ones hold."""
-    return (tuple(m.training for m in modules),
-            tuple(id(p) for root in roots for p in root.parameters()))  # fmt: skip
+    """Each called module's train/eval mode, and which parameters the outermost ones hold and
+    whether each requires grad."""
+    parameters = [p for root in roots for p in root.parameters()]
+    return tuple(m.training for m in modules), tuple((id(p), p.requires_grad) for p in parameters)
 
 
 class Jitted:

@@ -33,6 +33,14 @@ def _as_array(data: Any, dtype) -> Any:
     return array
 
 
+class Structure:
+    """A count of changes to what a model is made of: attribute assignments on any Module (layers,
+    parameters, train/eval mode) and requires_grad switches. tl.jit rechecks a captured step's
+    modules only when it moved."""
+
+    version = 0
+
+
 class VersionCounter:
     """How often one block of memory was changed in place, shared by every Tensor on it.
 
@@ -284,6 +292,7 @@ class Tensor:
                 "requires_grad_: only leaf tensors can stop requiring grad; use detach()"
             )
         self._requires_grad = bool(requires_grad)
+        Structure.version += 1
         return self
 
     def astype(self, dtype) -> Tensor:

@@ -227,3 +227,15 @@ def test_changing_a_gradient_in_place_inside_the_step_is_refused():
 
     with pytest.raises(JitError, match="in-place change of a .grad"):
         step(tl.ones((2, 3)))
+
+
+def test_freezing_a_layer_captures_again():
+    model, step = _simple()
+    for _ in range(3):
+        step(*_batch())
+    model[0].weight.requires_grad_(False)
+    before = model[0].weight.numpy().copy()
+    for _ in range(3):
+        step(*_batch())
+    assert step.captures == 2
+    np.testing.assert_array_equal(model[0].weight.numpy(), before)  # frozen: not updated

@@ -13,7 +13,7 @@ import numpy as np
 from .. import autograd
 from ..autograd import no_grad
 from ..backend import is_floating, to_device
-from ..tensor import Tensor
+from ..tensor import Structure, Tensor
 
 
 def check_sizes(layer: str, **sizes) -> None:
@@ -31,15 +31,8 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=requires_grad)
 
 
-class _Structure:
-    """A count of attribute assignments on any Module (layers, parameters, train/eval mode): tl.jit
-    rechecks a captured step's modules only when it moved."""
-
-    version = 0
-
-
 def structure_version() -> int:
-    return _Structure.version
+    return Structure.version
 
 
 class Module:
@@ -57,7 +50,7 @@ class Module:
 
     def __setattr__(self, name: str, value) -> None:
         object.__setattr__(self, name, value)
-        _Structure.version += 1
+        Structure.version += 1
 
     def __call__(self, *args, **kwargs):
         if autograd._state.recorder is not None:
