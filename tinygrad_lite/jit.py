@@ -18,7 +18,8 @@ plan is kept and later calls replay it, calling the same forward and backward co
 kinds of arrays in the same order, with no Tensor, no graph, no topological sort and no checks;
 so a replay is bit-identical to the eager step.
 
-What a replay cannot see, it cannot follow; the rules:
+What a replay cannot see, it cannot follow (a replay does not run the step's Python code, only
+what was recorded and the calls replayed whole); the rules:
 - Inputs are the step's arguments (Tensors or arrays, read afresh at every call) and the
   tensors the step reaches (parameters and buffers, read afresh at every call). Anything else
   the step computes outside ops is a constant, frozen at capture; one that differs between the
