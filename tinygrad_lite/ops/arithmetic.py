@@ -42,11 +42,6 @@ def broadcast_pair(a, b, op: str) -> tuple[Tensor, Tensor]:
     return tuple(broadcast_to(t, shape) if t.requires_grad else t for t in (a, b))
 
 
-def _wanted(fn: Function, *gradients):
-    """The gradients of the inputs that need one, None for the others."""
-    return tuple(g if needed else None for g, needed in zip(gradients, fn.needs_input_grad))
-
-
 class Add(Function):
     """y = a + b.
 
@@ -60,7 +55,8 @@ class Add(Function):
         return gy, gy
 
     def backward_untracked(self, gy):
-        return _wanted(self, gy, gy)
+        needs = self.needs_input_grad
+        return gy if needs[0] else None, gy if needs[1] else None
 
 
 class Sub(Function):

@@ -29,9 +29,14 @@ def _axes(axis, ndim: int, op: str) -> tuple[int, ...]:
     return axes
 
 
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """`shape` with the reduced `axes` as size 1: the reduced result's shape with keepdims."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
 def _keepdims(g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...]) -> Tensor:
     """g (the reduced result) reshaped so the reduced axes are back, with size 1."""
-    return reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return reshape(g, _kept_shape(shape, axes))
 
 
 class Sum(Function):
@@ -48,7 +53,7 @@ class Sum(Function):
         return broadcast_to(_keepdims(gy, self.input_shape, self.axes), self.input_shape)
 
     def backward_untracked(self, gy):
-        kept = tuple(1 if i in self.axes else n for i, n in enumerate(self.input_shape))
+        kept = _kept_shape(self.input_shape, self.axes)
         return self.xp.broadcast_to(gy.reshape(kept), self.input_shape)
 
 
@@ -137,7 +142,7 @@ class Mean(Function):
 
     def backward_untracked(self, gy):
         share = gy / self.xp.asarray(self.count, gy.dtype)
-        kept = tuple(1 if i in self.axes else n for i, n in enumerate(self.input_shape))
+        kept = _kept_shape(self.input_shape, self.axes)
         return self.xp.broadcast_to(share.reshape(kept), self.input_shape)
 
 
