@@ -10,6 +10,7 @@ trained alone and distilled from E7, each averaged over 3 seeds.
 
 from __future__ import annotations
 
+import copy
 import statistics
 import tempfile
 import time
@@ -167,8 +168,8 @@ def run(epochs: int = 15, fine_tune_epochs: int = 3, student_epochs: int = 40, s
     log(_format_header())
     measure("float32", teacher)
 
-    pruned = _prune_gradually(_copy(teacher), train_loader, (0.5, 0.8, 0.9), fine_tune_epochs,
-                              progress)  # fmt: skip
+    pruned = _prune_gradually(copy.deepcopy(teacher), train_loader, (0.5, 0.8, 0.9),
+                              fine_tune_epochs, progress)  # fmt: skip
     measure("90% global magnitude pruning, dense", pruned)
     # CSR everywhere (the smallest checkpoint), and only where each layer measured faster on
     # this batch (the break-even is per layer: the convolutions' products are small here)
@@ -176,7 +177,7 @@ def run(epochs: int = 15, fine_tune_epochs: int = 3, student_epochs: int = 40, s
     measure("90% global magnitude pruning, CSR where faster",
             sparse.to_sparse(pruned, test_batch, min_sparsity=0.0))  # fmt: skip
 
-    channels = _copy(teacher)
+    channels = copy.deepcopy(teacher)
     for layer in _layers(channels)[:-1]:
         prune.ln_structured(layer, "weight", 0.5, n=2, dim=0)
     _fine_tune(channels, train_loader, 2 * fine_tune_epochs, progress)
@@ -200,12 +201,6 @@ def run(epochs: int = 15, fine_tune_epochs: int = 3, student_epochs: int = 40, s
     if plot:
         _plot(rows, plot)
     return {"rows": rows}
-
-
-def _copy(model):
-    import copy
-
-    return copy.deepcopy(model)
 
 
 def _format_header() -> str:

@@ -92,24 +92,21 @@ def prepare(model: Module, qconfig_spec=(Linear, Conv2d), inplace: bool = False)
     return _replace(model, lambda m: Observed(m) if type(m) in kinds else None, inplace)
 
 
-class _QATLayer(Module):
+class _QATLayer(Observed):
     """A Linear or Conv2d trained with fake quantization of its input (uint8, moving-average
     range) and of its weight (int8, per channel, range of the current weight): the forward
-    sees int8 rounding, the backward passes straight through it (fake_quantize.py)."""
+    sees int8 rounding, the backward passes straight through it (fake_quantize.py). Converted
+    like an observed layer, from its input observer's range."""
 
     def __init__(self, layer: Module):
-        self.layer = layer  # NOTE: the same Parameters: an optimizer built before still works
-        self.input_observer = activation_observer(moving_average=True)
+        # NOTE: the same Parameters as `layer`: an optimizer built before still works
+        super().__init__(layer, activation_observer(moving_average=True))
         self.weight_observer = weight_observer()
 
     def forward(self, x):
         x = fake_quantize(x, self.input_observer, observe=self.training)
         weight = fake_quantize(self.layer.weight, self.weight_observer, observe=True)
         return self.apply_layer(x, weight)
-
-    def quantized(self) -> Module:
-        return _QUANTIZED[type(self.layer)](self.layer, _weight_scale(self.layer.weight),
-                                            self.input_observer.calculate_qparams())  # fmt: skip
 
 
 class QATLinear(_QATLayer):
@@ -136,6 +133,6 @@ def convert(model: Module, inplace: bool = False) -> Module:
     """The prepared (observed or QAT) model with each such layer replaced by its int8 form, its
     input quantized with the range observed during calibration or training. In eval mode."""
     converted = _replace(
-        model, lambda m: m.quantized() if isinstance(m, (Observed, _QATLayer)) else None, inplace
+        model, lambda m: m.quantized() if isinstance(m, Observed) else None, inplace
     )
     return converted.eval()
