@@ -42,8 +42,8 @@ import numpy as np
 
 from . import autograd
 from .backend import get_array_module, read_only
-from .nn.module import Module, structure_version
-from .tensor import Tensor
+from .nn.module import Module
+from .tensor import Structure, Tensor
 
 
 class JitError(RuntimeError):
@@ -217,11 +217,11 @@ class Plan:
     """A capture ready to replay: `run(argument arrays)` returns the output arrays. Each step is
     compiled to a small function of the slot list, called in order."""
 
-    def __init__(self, recorder: Recorder, outputs):
+    def __init__(self, recorder: Recorder, outputs, structure):
         self.size = len(recorder.keep_alive)
         self.arguments = recorder.arguments
         self.externals = recorder.externals
-        self.outputs = outputs
+        self.outputs, self.structure = outputs, structure  # slots; tuple/list type or None
         self.steps = [getattr(self, f"_{step[0]}")(*step[1:]) for step in recorder.steps]
 
     @staticmethod
@@ -253,14 +253,7 @@ class Plan:
 
     @staticmethod
     def _grad(leaf, source):
-        def run(slots):
-            g = slots[source]
-            if leaf.grad is None:  # autograd.accumulate_grad's first case, in one step
-                leaf.grad = Tensor(get_array_module(g).array(g, order="C", copy=True))
-            else:
-                autograd.accumulate_grad(leaf, Tensor(g))
-
-        return run
+        return lambda slots: autograd.accumulate_grad(leaf, Tensor(slots[source]))
 
     @staticmethod
     def _in_place(target, source, update):
@@ -274,7 +267,8 @@ class Plan:
             return lambda slots: method(*args, **kwargs)
         return lambda slots: method(owner, *args, **kwargs)
 
-    def run(self, arrays) -> list:
+    def run(self, arrays):
+        """Replay with these argument arrays; the step's result, as the step returned it."""
         slots = [None] * self.size
         for slot, array in zip(self.arguments, arrays):
             slots[slot] = array
@@ -283,31 +277,28 @@ class Plan:
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             for step in self.steps:
                 step(slots)
-        return [slots[slot] for slot in self.outputs]
+        tensors = [Tensor(slots[slot]) for slot in self.outputs]
+        if self.structure is not None:
+            return self.structure(tensors)
+        return tensors[0] if tensors else None
 
 
-def _argument_arrays(args) -> list:
-    arrays = []
-    for value in args:
-        if isinstance(value, Tensor):
-            arrays.append(value.data)
-        elif hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__"):
-            arrays.append(value)
-    return arrays
-
-
-def _argument_key(args, kwargs) -> tuple:
-    key = []
+def _arguments(args, kwargs) -> tuple[tuple, list]:
+    """(the guard key of the step's arguments, their arrays in order): arrays and Tensors by
+    shape, dtype, array type and requires_grad; numbers and strings by value; anything else
+    by identity."""
+    key, arrays = [], []
     for value in (*args, *kwargs.values()):
         data = value.data if isinstance(value, Tensor) else value
         if hasattr(data, "shape") and hasattr(data, "dtype"):
             requires = isinstance(value, Tensor) and value.requires_grad
             key.append(("array", data.shape, data.dtype, type(data), requires))
+            arrays.append(data)
         elif isinstance(value, (int, float, str, bool, type(None))):
             key.append(("value", value))
         else:
             key.append(("object", id(value)))
-    return tuple(key)
+    return tuple(key), arrays
 
 
 def _outermost(modules: list) -> list:
@@ -335,29 +326,29 @@ class Jitted:
         self.captures = 0
 
     def __call__(self, *args, **kwargs):
-        key = (_argument_key(args, kwargs), autograd._state.grad_enabled,
-               autograd._state.autocast_dtype)  # fmt: skip
+        argument_key, arrays = _arguments(args, kwargs)
+        key = (argument_key, autograd._state.grad_enabled, autograd._state.autocast_dtype)
         entry = self.plans.get(key)
         if entry is not None:
             version, modules, roots, module_key, plan = entry
-            if version != structure_version():  # some module changed: are ours the same?
+            if version != Structure.version:  # some module changed: are ours the same?
                 if _module_key(modules, roots) != module_key:
                     del self.plans[key]  # a mode or a parameter set changed: capture again
-                    return self._capture(key, args, kwargs)
-                self.plans[key] = (structure_version(), modules, roots, module_key, plan)
-            return self._wrap(plan.run(_argument_arrays((*args, *kwargs.values()))))
-        return self._capture(key, args, kwargs)
+                    return self._capture(key, arrays, args, kwargs)
+                self.plans[key] = (Structure.version, modules, roots, module_key, plan)
+            return plan.run(arrays)
+        return self._capture(key, arrays, args, kwargs)
 
-    def _capture(self, key, args, kwargs):
+    def _capture(self, key, arrays, args, kwargs):
         if autograd._state.recorder is not None:
             raise JitError("tl.jit: a jitted step cannot call another jitted step")
-        recorder = Recorder(_argument_arrays((*args, *kwargs.values())))
+        recorder = Recorder(arrays)
         autograd._state.recorder = recorder
         try:
             result = self.step(*args, **kwargs)
         finally:
             autograd._state.recorder = None
-        outputs = self._output_slots(recorder, result)
+        outputs = _output_slots(recorder, result)
         first = self.pending.pop(key, None)
         if first is None:
             self.pending[key] = recorder
@@ -365,31 +356,26 @@ class Jitted:
             _compare(first, recorder)
             modules = list(recorder.modules.values())
             roots = _outermost(modules)
-            plan = Plan(recorder, outputs)
-            self.plans[key] = (structure_version(), modules, roots, _module_key(modules, roots),
+            structure = type(result) if isinstance(result, (tuple, list)) else None
+            plan = Plan(recorder, outputs, structure)
+            self.plans[key] = (Structure.version, modules, roots, _module_key(modules, roots),
                                plan)  # fmt: skip
             self.captures += 1
         return result
 
-    def _output_slots(self, recorder: Recorder, result):
-        tensors = result if isinstance(result, (tuple, list)) else (result,)
-        self.structure = type(result) if isinstance(result, (tuple, list)) else None
-        if result is None:
-            return []
-        slots = []
-        for value in tensors:
-            slot = recorder.slot_of.get(id(getattr(value, "data", None)))
-            if not isinstance(value, Tensor) or slot is None:
-                raise JitError("tl.jit: the step must return None, a Tensor it computed, or a "
-                               "tuple of them")  # fmt: skip
-            slots.append(slot)
-        return slots
 
-    def _wrap(self, arrays):
-        tensors = [Tensor(a) for a in arrays]
-        if self.structure is not None:
-            return self.structure(tensors)
-        return tensors[0] if tensors else None
+def _output_slots(recorder: Recorder, result) -> list[int]:
+    """The slots of the tensors the step returned (None, a Tensor, or a tuple/list of them)."""
+    if result is None:
+        return []
+    slots = []
+    for value in result if isinstance(result, (tuple, list)) else (result,):
+        slot = recorder.slot_of.get(id(getattr(value, "data", None)))
+        if not isinstance(value, Tensor) or slot is None:
+            raise JitError("tl.jit: the step must return None, a Tensor it computed, or a "
+                           "tuple of them")  # fmt: skip
+        slots.append(slot)
+    return slots
 
 
 def jit(step):

@@ -31,10 +31,6 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=requires_grad)
 
 
-def structure_version() -> int:
-    return Structure.version
-
-
 class Module:
     """Base class of layers and models: define `forward`, assign sub-modules and Parameters as
     attributes, and call the module like a function.
