@@ -89,14 +89,9 @@ class HandStep:
     """The step in NumPy with every derivative written out (the floor for a NumPy engine)."""
 
     def __init__(self, name: str):
-        from .mlp import hand_adam
-
-        self.sizes, self.hidden, self.output, self.loss, self.optimizer, batch = CASES[name]
-        self.params = [a for w, b in _initial_weights(self.sizes) for a in (w.copy(), b.copy())]
-        self.m = [np.zeros_like(p) for p in self.params]
-        self.v = [np.zeros_like(p) for p in self.params]
-        self.t, self.adam = 0, hand_adam
-        self.x, self.y = _data(self.sizes, batch)
+        _, self.hidden, self.output, self.loss, _, _ = CASES[name]
+        self.params, self.x, self.y = _start(name)
+        self.update = _numpy_update(name)
 
     def _activate(self, z, kind):
         if kind == "sigmoid":
@@ -137,12 +132,7 @@ class HandStep:
                     @ self.params[2 * layer].T
                     * self._derivative(activations[layer], kinds[layer - 1])
                 )
-        if self.optimizer == "sgd":
-            for p, g in zip(self.params, grads):
-                p -= LR["sgd"] * g
-        else:
-            self.t += 1
-            self.adam(self.params, grads, self.m, self.v, self.t, LR["adam"], (0.9, 0.999), 1e-8)
+        self.update(self.params, grads)
         return loss
 
 
@@ -166,7 +156,14 @@ class _PeerOps:
         self.matmul, self.exp, self.log, self.relu, self.mean = matmul, exp, log, relu, mean
 
 
-def _peer_update(name: str):
+def _start(name: str):
+    """(the flat list of initial weights and biases, as fresh arrays; x; y) of a case."""
+    sizes, batch = CASES[name][0], CASES[name][5]
+    params = [a for w, b in _initial_weights(sizes) for a in (w.copy(), b.copy())]
+    return (params, *_data(sizes, batch))
+
+
+def _numpy_update(name: str):
     """The case's optimizer as NumPy updates of (params, grads), in place."""
     from .mlp import hand_adam
 
@@ -191,12 +188,9 @@ def autograd_step(name: str):
     from autograd import value_and_grad
 
     ops = _PeerOps(anp.dot, anp.exp, anp.log, lambda z: anp.maximum(z, 0), anp.mean)
-    params = [a for w, b in _initial_weights(CASES[name][0]) for a in (w.copy(), b.copy())]
-    x, y = _data(CASES[name][0], CASES[name][5])
-    gradient, update = (
-        value_and_grad(lambda ps: _peer_forward(ops, ps, x, y, name)),
-        _peer_update(name),
-    )
+    params, x, y = _start(name)
+    gradient = value_and_grad(lambda ps: _peer_forward(ops, ps, x, y, name))
+    update = _numpy_update(name)
 
     def step():
         loss, grads = gradient(params)
@@ -211,9 +205,9 @@ def mygrad_step(name: str):
     from mygrad.nnet.activations import relu
 
     ops = _PeerOps(mg.matmul, mg.exp, mg.log, relu, mg.mean)
-    params = [mg.tensor(a) for w, b in _initial_weights(CASES[name][0]) for a in (w, b)]
-    x, y = _data(CASES[name][0], CASES[name][5])
-    update = _peer_update(name)
+    arrays, x, y = _start(name)
+    params = [mg.tensor(a) for a in arrays]
+    update = _numpy_update(name)
 
     def step():
         loss = _peer_forward(ops, params, x, y, name)
@@ -231,10 +225,9 @@ def dezero_step(name: str):
     import dezero.functions as F
 
     ops = _PeerOps(F.matmul, F.exp, F.log, F.relu, lambda v: F.sum(v) / v.size)
-    params = [dezero.Parameter(a.copy()) for w, b in _initial_weights(CASES[name][0])
-              for a in (w, b)]  # fmt: skip
-    x, y = _data(CASES[name][0], CASES[name][5])
-    update = _peer_update(name)
+    arrays, x, y = _start(name)
+    params = [dezero.Parameter(a) for a in arrays]
+    update = _numpy_update(name)
 
     def step():
         loss = _peer_forward(ops, params, x, y, name)
