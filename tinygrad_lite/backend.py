@@ -41,7 +41,7 @@ def machine_epsilon(dtype) -> float:
 
 def low_precision(dtype) -> bool:
     """float16 or bfloat16: the 16-bit floats of mixed precision."""
-    return is_floating(dtype) and np.dtype(dtype).itemsize == 2
+    return np.dtype(dtype).itemsize == 2 and is_floating(dtype)  # NOTE: size first, cheaper
 
 
 def get_array_module(*arrays):

@@ -41,7 +41,7 @@ import functools
 import numpy as np
 
 from . import autograd
-from .backend import get_array_module, read_only
+from .backend import get_array_module
 from .nn.module import Module
 from .tensor import Structure, Tensor
 
@@ -214,73 +214,94 @@ def _compare(first: Recorder, second: Recorder) -> None:
 
 
 class Plan:
-    """A capture ready to replay: `run(argument arrays)` returns the output arrays. Each step is
-    compiled to a small function of the slot list, called in order."""
+    """A capture ready to replay, as the source of one Python function (`source`): a line per
+    recorded step, every array a local variable v<slot>. `run(argument arrays)` calls it and
+    returns the step's result. Printing `source` shows exactly what a replay does."""
 
     def __init__(self, recorder: Recorder, outputs, structure):
-        self.size = len(recorder.keep_alive)
-        self.arguments = recorder.arguments
-        self.externals = recorder.externals
-        self.outputs, self.structure = outputs, structure  # slots; tuple/list type or None
-        self.steps = [getattr(self, f"_{step[0]}")(*step[1:]) for step in recorder.steps]
+        self.externals = [tensor for _, tensor in recorder.externals]
+        self.structure = structure  # tuple/list type of the result, or None
+        self.names: dict[str, object] = {
+            "Tensor": Tensor,
+            "accumulate_grad": autograd.accumulate_grad,
+            "_as_array": _as_array,
+            "_as_arrays": _as_arrays,
+        }
+        lines = []
+        if recorder.arguments:
+            lines.append(f"{_variables(recorder.arguments)} = arguments")
+        if recorder.externals:
+            lines.append(f"{_variables(slot for slot, _ in recorder.externals)} = externals")
+        for index, step in enumerate(recorder.steps):
+            lines += getattr(self, f"_{step[0]}")(index, *step[1:])
+        lines.append(f"return ({_variables(outputs)})")
+        self.source = "def replay(arguments, externals):\n" + "".join(
+            f"    {line}\n" for line in lines
+        )
+        exec(compile(self.source, "<tl.jit replay>", "exec"), self.names)  # noqa: S102
+        self._replay = self.names["replay"]
 
-    @staticmethod
-    def _forward(fn, sources, params, target):
-        holders = tuple(_Holder() for _ in sources)
-        output = _Holder()
-        fn.inputs, fn._output = holders, lambda: output  # what its backward reads
-        forward = fn.forward
+    def _name(self, name: str, value) -> str:
+        """`name`, bound to `value` in the replay's namespace."""
+        self.names[name] = value
+        return name
 
-        def run(slots):
-            arrays = [slots[s] for s in sources]
-            for holder, array in zip(holders, arrays):
-                holder.data = array
-            output.data = slots[target] = _as_array(forward(*arrays, **params))
+    def _forward(self, index, fn, sources, params, target):
+        op = self._name(f"{type(fn).__name__.lower()}{index}", fn)
+        holders = [_Holder() for _ in sources]
+        fn.inputs, output = holders, _Holder()  # what its backward reads
+        fn._output = lambda: output
+        lines = [f"{self._name(f'{op}_input{i}', h)}.data = v{s}"
+                 for i, (h, s) in enumerate(zip(holders, sources))]  # fmt: skip
+        arguments = [f"v{s}" for s in sources]
+        if params:
+            arguments.append(f"**{self._name(f'{op}_params', params)}")
+        output_name = self._name(f"{op}_output", output)
+        lines.append(f"{output_name}.data = v{target} = "
+                     f"_as_array({op}.forward({', '.join(arguments)}))")  # fmt: skip
+        return lines
 
-        return run
+    def _backward(self, index, fn, source, targets):
+        op = self._name(f"{type(fn).__name__.lower()}{index}", fn)
+        names = " ".join("_," if t is None else f"v{t}," for t in targets)
+        # NOTE: no read_only(gy) as eager passes: a backward that wrote into it failed on capture
+        return [f"{names} = _as_arrays({op}.backward_untracked(v{source}))"]
 
-    @staticmethod
-    def _backward(fn, source, targets):
-        backward = fn.backward_untracked
+    def _grad(self, index, leaf, source):
+        return [f"accumulate_grad({self._name(f'leaf{index}', leaf)}, Tensor(v{source}))"]
 
-        def run(slots):
-            gxs = backward(read_only(slots[source]))
-            for target, g in zip(targets, gxs if isinstance(gxs, tuple) else (gxs,)):
-                if target is not None:
-                    slots[target] = _as_array(g)
+    def _in_place(self, index, target, source, update):
+        constant = isinstance(source, tuple)
+        value = self._name(f"constant{index}", source[1]) if constant else f"v{source}"
+        return [f"{self._name(f'update{index}', update)}(v{target}, {value})"]
 
-        return run
-
-    @staticmethod
-    def _grad(leaf, source):
-        return lambda slots: autograd.accumulate_grad(leaf, Tensor(slots[source]))
-
-    @staticmethod
-    def _in_place(target, source, update):
-        if isinstance(source, tuple):  # a constant
-            return lambda slots: update(slots[target], source[1])
-        return lambda slots: update(slots[target], slots[source])
-
-    @staticmethod
-    def _call(method, owner, args, kwargs):
-        if owner is None:
-            return lambda slots: method(*args, **kwargs)
-        return lambda slots: method(owner, *args, **kwargs)
+    def _call(self, index, method, owner, args, kwargs):
+        arguments = [] if owner is None else [self._name(f"owner{index}", owner)]
+        arguments += [f"*{self._name(f'args{index}', args)}",
+                      f"**{self._name(f'kwargs{index}', kwargs)}"]  # fmt: skip
+        return [f"{self._name(f'{method.__name__}{index}', method)}({', '.join(arguments)})"]
 
     def run(self, arrays):
         """Replay with these argument arrays; the step's result, as the step returned it."""
-        slots = [None] * self.size
-        for slot, array in zip(self.arguments, arrays):
-            slots[slot] = array
-        for slot, tensor in self.externals:
-            slots[slot] = tensor.data
+        externals = [tensor.data for tensor in self.externals]
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            for step in self.steps:
-                step(slots)
-        tensors = [Tensor(slots[slot]) for slot in self.outputs]
+            outputs = self._replay(arrays, externals)
+        tensors = [Tensor(array) for array in outputs]
         if self.structure is not None:
             return self.structure(tensors)
         return tensors[0] if tensors else None
+
+
+def _variables(slots) -> str:
+    """'v0, v3,' for slots 0 and 3: the left side of an unpacking."""
+    return " ".join(f"v{slot}," for slot in slots)
+
+
+def _as_arrays(gradients) -> tuple:
+    """A backward's result (one array or a tuple, entries possibly None) as a tuple of arrays."""
+    if not isinstance(gradients, tuple):
+        gradients = (gradients,)
+    return tuple(_as_array(g) for g in gradients)
 
 
 def _arguments(args, kwargs) -> tuple[tuple, list]:
@@ -324,6 +345,12 @@ class Jitted:
         self.plans: dict[tuple, tuple] = {}
         self.pending: dict[tuple, Recorder] = {}  # first capture, waiting for the second
         self.captures = 0
+
+    @property
+    def source(self) -> str:
+        """The Python function each capture replays, for reading: a line per op's forward, per
+        backward step, per gradient written and per call replayed whole."""
+        return "\n".join(entry[-1].source for entry in self.plans.values())
 
     def __call__(self, *args, **kwargs):
         argument_key, arrays = _arguments(args, kwargs)

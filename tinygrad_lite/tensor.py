@@ -22,7 +22,7 @@ def _as_array(data: Any, dtype) -> Any:
         data = data.data
     if isinstance(data, np.generic):
         data = np.asarray(data)
-    if hasattr(data, "__cuda_array_interface__") or isinstance(data, np.ndarray):
+    if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
         array = data if dtype is None else data.astype(dtype, copy=False)
     else:
         array = np.asarray(data, dtype=dtype)

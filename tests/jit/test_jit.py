@@ -239,3 +239,23 @@ def test_freezing_a_layer_captures_again():
         step(*_batch())
     assert step.captures == 2
     np.testing.assert_array_equal(model[0].weight.numpy(), before)  # frozen: not updated
+
+
+def test_source_shows_the_replayed_program_line_by_line():
+    x = tl.tensor(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32))
+    y = tl.tensor(np.array([[0], [1], [1], [0]], np.float32))
+    _, _, jitted = _twins(
+        lambda: nn.Sequential(nn.Linear(2, 1), nn.Sigmoid()),
+        lambda params: optim.SGD(params, lr=0.5), nn.functional.mse_loss)  # fmt: skip
+    for _ in range(3):
+        jitted(x, y)
+    lines = jitted.source.splitlines()
+    assert lines[0] == "def replay(arguments, externals):"
+    assert lines[1].strip() == "v0, v1, = arguments"
+    forwards = [
+        line.split(" = _as_array(")[1].split(".")[0] for line in lines if ".forward(" in line
+    ]
+    assert forwards == ["affine0", "sigmoid1", "sub2", "mul3", "mean4", "add8"]
+    assert sum("backward_untracked" in line for line in lines) == 5
+    assert sum(line.strip().startswith("accumulate_grad(leaf") for line in lines) == 2
+    assert lines[-2].strip().startswith("step") and lines[-1].strip() == "return (v8,)"

@@ -21,6 +21,17 @@ def test_sigmoid_limits():
     assert y[0] == 0.0 and y[1] == 1.0
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_sigmoid_of_16_bit_inputs_keeps_the_small_values(dtype):
+    if dtype == "bfloat16":
+        pytest.importorskip("ml_dtypes")
+    x = np.array([-16.0, -12.0, 0.0, 12.0])
+    y = tl.sigmoid(tl.tensor(x, dtype=dtype)).numpy().astype(np.float64)
+    want = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(y, want, rtol=1e-2)  # exp(-x) overflows float16 below x = -11
+    assert y[0] > 0
+
+
 def test_log_softmax_of_huge_logits():
     y = tl.log_softmax(tl.tensor([1000.0, 0.0], dtype=np.float64)).numpy()
     np.testing.assert_allclose(y, [0.0, -1000.0])

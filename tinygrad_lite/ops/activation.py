@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..amp import widen
 from ..autograd import Function
-from ..backend import erf
+from ..backend import erf, low_precision
 from ..cuda import activation as gpu
 from ..cuda.launch import supported
 from ..tensor import Tensor, as_tensor
@@ -72,7 +74,12 @@ class LeakyReLU(Function):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + exp(-x)), computed from exp(-|x|) so neither branch overflows.
+    """y = 1 / (1 + exp(-x)).
+
+    Where exp(-x) overflows (x < -88 in float32), 1 / (1 + inf) = 0, the limit; that loses only
+    the subnormal results below 1e-38, as PyTorch's CPU kernel (the same formula) does. 16-bit
+    inputs are computed in float32 and rounded: exp(-x) overflows float16 already at x < -11,
+    where the sigmoid is still 1.7e-5.
 
     Backward: gx = gy * y * (1 - y).
     """
@@ -80,9 +87,9 @@ class Sigmoid(Function):
     def forward(self, x):
         if supported(x):
             return gpu.forward("sigmoid", x)
-        xp = self.xp
-        e = xp.exp(-xp.abs(x))  # NOTE: in (0, 1], never inf
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        if low_precision(x.dtype):
+            return self.forward(x.astype(np.float32)).astype(x.dtype)
+        return 1 / (1 + self.xp.exp(-x))
 
     def backward(self, gy):
         y = self.output()
