@@ -28,6 +28,11 @@ EXAMPLES = {
         (RNG.uniform(0.1, 0.9, (3, 2)), RNG.uniform(0, 1, (3, 2))),
         {},
     ),  # fmt: skip
+    ops.loss.SquaredError: lambda: ((RNG.standard_normal((3, 2)), RNG.standard_normal((3, 2))), {}),
+    ops.loss.BinaryCrossEntropyWithLogits: lambda: (
+        (RNG.standard_normal((3, 2)) * 4, RNG.uniform(0, 1, (3, 2))),
+        {},
+    ),  # fmt: skip
     ops.arithmetic.Add: lambda: ((RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))), {}),
     ops.arithmetic.Sub: lambda: ((RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))), {}),
     ops.arithmetic.Mul: lambda: ((RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))), {}),

@@ -40,8 +40,7 @@ def _same_shape(input: Tensor, target, name: str) -> tuple[Tensor, Tensor]:
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean squared error (input - target)². Backward: 2 (input - target) / n."""
     input, target = _same_shape(input, target, "mse_loss")
-    difference = input - target
-    return _reduce(difference * difference, reduction, "mse_loss")
+    return _reduce(ops.squared_error(input, target), reduction, "mse_loss")
 
 
 def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
@@ -70,9 +69,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "me
 
     Backward: σ(x) - t (the sigmoid's σ' cancels against the log's 1/σ)."""
     input, target = _same_shape(input, target, "binary_cross_entropy_with_logits")
-    return _reduce(
-        ops.softplus(input) - target * input, reduction, "binary_cross_entropy_with_logits"
-    )
+    losses = ops.binary_cross_entropy_with_logits(input, target)
+    return _reduce(losses, reduction, "binary_cross_entropy_with_logits")
 
 
 def _class_axis_last(x: Tensor) -> Tensor:

@@ -19,7 +19,12 @@ from .arguments import as_index
 from .arithmetic import add, clip, compare, div, maximum, minimum, mul, neg, pow, sub, where
 from .conv import fold, unfold
 from .linalg import linear, matmul
-from .loss import binary_cross_entropy, softmax_cross_entropy
+from .loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    softmax_cross_entropy,
+    squared_error,
+)
 from .reduce import logsumexp, max, mean, min, std, sum, var
 from .shape import (
     broadcast_to,

@@ -87,9 +87,7 @@ class Sigmoid(Function):
     def forward(self, x):
         if supported(x):
             return gpu.forward("sigmoid", x)
-        if low_precision(x.dtype):
-            return self.forward(x.astype(np.float32)).astype(x.dtype)
-        return 1 / (1 + self.xp.exp(-x))
+        return sigmoid_array(self.xp, x)
 
     def backward(self, gy):
         y = self.output()
@@ -208,14 +206,25 @@ class Softplus(Function):
     """
 
     def forward(self, x, beta):
-        xp = self.xp
         self.beta = beta
-        z = beta * x
-        y = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
-        return y.astype(x.dtype)  # NOTE: bfloat16 (ml_dtypes) turns float constants into float32
+        return softplus_array(self.xp, x, beta)
 
     def backward(self, gy):
         return gy * sigmoid(self.inputs[0] * self.beta)
+
+
+def sigmoid_array(xp, x):
+    """Sigmoid's forward on an array (see Sigmoid for the formula and its range)."""
+    if low_precision(x.dtype):
+        return sigmoid_array(xp, x.astype(np.float32)).astype(x.dtype)
+    return 1 / (1 + xp.exp(-x))
+
+
+def softplus_array(xp, x, beta: float):
+    """Softplus's forward on an array: (max(βx, 0) + log1p(exp(-|βx|))) / β."""
+    z = beta * x
+    y = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+    return y.astype(x.dtype)  # NOTE: bfloat16 (ml_dtypes) turns float constants into float32
 
 
 def relu(x) -> Tensor:

@@ -1,5 +1,7 @@
-"""The losses that need their own backward: fused softmax + cross-entropy, and binary
-cross-entropy on probabilities (whose composed form would differentiate log 0).
+"""The losses that have their own backward: fused softmax + cross-entropy, binary cross-entropy
+on probabilities (whose composed form would differentiate log 0), and the elementwise squared
+error and binary cross-entropy with logits (one node and one pass each where the composed forms
+record three or four: the loss ends every step of a small network).
 
 Derivations: docs/derivations/loss.md
 """
@@ -10,7 +12,7 @@ from ..autograd import Function
 from ..cuda import softmax_xent as gpu
 from ..cuda.launch import supported
 from ..tensor import Tensor
-from .activation import log_softmax
+from .activation import log_softmax, sigmoid, sigmoid_array, softplus_array
 from .arithmetic import clip, maximum
 from .unary import exp, log
 
@@ -113,3 +115,61 @@ def binary_cross_entropy(p: Tensor, t: Tensor) -> Tensor:
     if p.shape != t.shape:
         raise ValueError(f"binary_cross_entropy: input {p.shape} and target {t.shape} differ")
     return BinaryCrossEntropy.apply(p, t.astype(p.dtype))
+
+
+class SquaredError(Function):
+    """ℓ = (x - t)² elementwise, for input x and target t of one shape.
+
+    Backward: gx = gy · 2(x - t), gt = -gx.
+    """
+
+    def forward(self, x, t):
+        difference = x - t
+        return difference * difference
+
+    def backward(self, gy):
+        x, t = self.inputs
+        gx = gy * (2 * (x - t))
+        return gx, (-gx if self.needs_input_grad[1] else None)
+
+    def backward_untracked(self, gy):
+        x, t = (v.data for v in self.inputs)
+        gx = gy * (2 * (x - t))
+        return gx, (-gx if self.needs_input_grad[1] else None)
+
+
+def squared_error(x: Tensor, t: Tensor) -> Tensor:
+    """Elementwise (x - t)² of input `x` and target `t` (one shape)."""
+    if x.shape != t.shape:
+        raise ValueError(f"squared_error: input {x.shape} and target {t.shape} differ")
+    return SquaredError.apply(x, t.astype(x.dtype))
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """ℓ = softplus(x) - t·x elementwise: the binary cross-entropy of σ(x) against targets t,
+    finite for any logit x (softplus is computed stably).
+
+    Backward: gx = gy · (σ(x) - t) (σ' cancels against the logs' 1/σ), gt = -gy · x.
+    """
+
+    def forward(self, x, t):
+        return softplus_array(self.xp, x, 1.0) - t * x
+
+    def backward(self, gy):
+        x, t = self.inputs
+        gx = gy * (sigmoid(x) - t)
+        return gx, (-gy * x if self.needs_input_grad[1] else None)
+
+    def backward_untracked(self, gy):
+        x, t = (v.data for v in self.inputs)
+        gx = gy * (sigmoid_array(self.xp, x) - t)
+        return gx, (-gy * x if self.needs_input_grad[1] else None)
+
+
+def binary_cross_entropy_with_logits(x: Tensor, t: Tensor) -> Tensor:
+    """Elementwise binary cross-entropy of logits `x` against targets `t` (one shape)."""
+    if x.shape != t.shape:
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: input {x.shape} and target {t.shape} differ"
+        )
+    return BinaryCrossEntropyWithLogits.apply(x, t.astype(x.dtype))
