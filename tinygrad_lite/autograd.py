@@ -180,7 +180,7 @@ class Function:
                 counter.recorded = True  # .numpy() of these is read-only from now on
             fn.versions = tuple(counter.value for counter in counters)
         if _state.recorder is not None:
-            _state.recorder.on_apply(fn, inputs, params, y)
+            _state.recorder.on_apply(fn, inputs, params, y, out)
         return y
 
     def check_versions(self) -> None:
@@ -236,11 +236,11 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
         # read-only: a backward that writes into it raises here instead of corrupting others
         recorder = _state.recorder
         if fn.backward_untracked is not None and not _state.grad_enabled:
-            gxs = fn.backward_untracked(read_only(gy.data))
-            gxs = gxs if isinstance(gxs, tuple) else (gxs,)
+            returned = fn.backward_untracked(read_only(gy.data))
+            gxs = returned if isinstance(returned, tuple) else (returned,)
             gxs = tuple(None if g is None else Tensor(g) for g in gxs)
             if recorder is not None:
-                recorder.on_backward_untracked(fn, gy, gxs)
+                recorder.on_backward_untracked(fn, gy, gxs, returned)
         else:
             incoming = gy if gy.requires_grad else Tensor(read_only(gy.data))
             if recorder is not None:
@@ -367,21 +367,23 @@ def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -
         _state.recorder = recorder
 
 
-def accumulate_grad(leaf: Tensor, g: Tensor) -> None:
-    """leaf.grad = g (an owned copy), or leaf.grad + g when it has one already."""
-    leaf.grad = _owned(g) if leaf.grad is None else leaf.grad + g
+def accumulate_grad(leaf: Tensor, g) -> None:
+    """leaf.grad = g, or leaf.grad + g when it has one already; `g` is a Tensor, or an array
+    (from a tl.jit replay).
 
-
-def _owned(g: Tensor) -> Tensor:
-    """A gradient for a leaf's .grad: its own writable, C-contiguous array.
-
-    Backward passes share arrays freely (Add hands one upstream gradient to both inputs, and
-    broadcast_to gives read-only views), and a weight used as W.T receives a transposed view.
-    An in-place update of one leaf's .grad (clip_grad_norm_) must not reach another's, and
-    optimizers run several times faster on contiguous arrays than on transposed ones.
-    With create_graph the gradient carries its graph and is kept as is.
+    A new .grad gets its own writable, C-contiguous copy: backward passes share arrays freely
+    (Add hands one upstream gradient to both inputs, and broadcast_to gives read-only views), and
+    a weight used as W.T receives a transposed view. An in-place update of one leaf's .grad
+    (clip_grad_norm_) must not reach another's, and optimizers run several times faster on
+    contiguous arrays than on transposed ones. With create_graph the gradient carries its graph
+    and is kept as is.
     """
-    return g if g.requires_grad else Tensor(g.xp.array(g.data, order="C", copy=True))
+    if leaf.grad is not None:
+        leaf.grad = leaf.grad + g
+    elif isinstance(g, Tensor) and g.requires_grad:
+        leaf.grad = g
+    else:
+        leaf.grad = Tensor((g.data if isinstance(g, Tensor) else g).copy(order="C"))
 
 
 def grad(

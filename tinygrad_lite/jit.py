@@ -105,14 +105,21 @@ class Recorder:
         return slot
 
     # ---- what autograd, Tensor and Module report --------------------------------------------
-    def on_apply(self, fn, inputs, params, y: Tensor) -> None:
+    def on_apply(self, fn, inputs, params, y: Tensor, returned) -> None:
+        """`fn.forward` returned `returned`, which became y's array."""
         sources = tuple(self.slot(x) for x in inputs)
-        self.steps.append(("forward", fn, sources, params, self._output_slot(y.data)))
+        as_is = y.data is returned  # NOTE: else a NumPy scalar, turned into a 0-d array
+        self.steps.append(("forward", fn, sources, params, self._output_slot(y.data), as_is))
 
-    def on_backward_untracked(self, fn, gy: Tensor, gxs) -> None:
+    def on_backward_untracked(self, fn, gy: Tensor, gxs, returned) -> None:
+        """`fn.backward_untracked` returned `returned` (an array or a tuple), which became the
+        gradients `gxs`."""
         source = self.slot(gy)  # NOTE: first: a gradient may be gy's own array, given a new slot
         targets = tuple(None if g is None else self._output_slot(g.data) for g in gxs)
-        self.steps.append(("backward", fn, source, targets))
+        arrays = returned if isinstance(returned, tuple) else (returned,)
+        as_is = all(g is None or g.data is a for g, a in zip(gxs, arrays))
+        form = ("tuple" if isinstance(returned, tuple) else "array") if as_is else "convert"
+        self.steps.append(("backward", fn, source, targets, form))
 
     def alias(self, view: Tensor, original: Tensor, backward_of) -> None:
         """`view` (the read-only gradient a composed backward of `backward_of` receives) is
@@ -186,7 +193,7 @@ def _compare(first: Recorder, second: Recorder) -> None:
         kind = a[0]
         same = kind == b[0]
         if same and kind == "forward":
-            same = type(a[1]) is type(b[1]) and a[2] == b[2] and a[4] == b[4]
+            same = type(a[1]) is type(b[1]) and a[2] == b[2] and a[4:] == b[4:]
             same = same and _same_constant(a[3], b[3])
         elif same and kind == "backward":
             same = type(a[1]) is type(b[1]) and a[2:] == b[2:]
@@ -246,7 +253,7 @@ class Plan:
         self.names[name] = value
         return name
 
-    def _forward(self, index, fn, sources, params, target):
+    def _forward(self, index, fn, sources, params, target, as_is):
         op = self._name(f"{type(fn).__name__.lower()}{index}", fn)
         holders = [_Holder() for _ in sources]
         fn.inputs, output = holders, _Holder()  # what its backward reads
@@ -257,18 +264,23 @@ class Plan:
         if params:
             arguments.append(f"**{self._name(f'{op}_params', params)}")
         output_name = self._name(f"{op}_output", output)
-        lines.append(f"{output_name}.data = v{target} = "
-                     f"_as_array({op}.forward({', '.join(arguments)}))")  # fmt: skip
+        call = f"{op}.forward({', '.join(arguments)})"
+        lines.append(f"{output_name}.data = v{target} = {call if as_is else f'_as_array({call})'}")
         return lines
 
-    def _backward(self, index, fn, source, targets):
+    def _backward(self, index, fn, source, targets, form):
+        """`form`: what the backward returned on capture: a tuple of arrays, one array, or
+        something to convert (NumPy scalars)."""
         op = self._name(f"{type(fn).__name__.lower()}{index}", fn)
-        names = " ".join("_," if t is None else f"v{t}," for t in targets)
         # NOTE: no read_only(gy) as eager passes: a backward that wrote into it failed on capture
-        return [f"{names} = _as_arrays({op}.backward_untracked(v{source}))"]
+        call = f"{op}.backward_untracked(v{source})"
+        names = " ".join("_," if t is None else f"v{t}," for t in targets)
+        if form == "array":
+            return [f"{names.rstrip(',')} = {call}"]
+        return [f"{names} = {call if form == 'tuple' else f'_as_arrays({call})'}"]
 
     def _grad(self, index, leaf, source):
-        return [f"accumulate_grad({self._name(f'leaf{index}', leaf)}, Tensor(v{source}))"]
+        return [f"accumulate_grad({self._name(f'leaf{index}', leaf)}, v{source})"]
 
     def _in_place(self, index, target, source, update):
         constant = isinstance(source, tuple)

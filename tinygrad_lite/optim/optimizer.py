@@ -59,11 +59,14 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
-                    if p.grad is not None:
-                        state = self.state.setdefault(id(p), {"step": 0})
-                        state["step"] += 1
-                        self.update(p.data, p.grad.data, state, group)
-                        p._version += 1  # NOTE: p changed in place; stale graphs must not use it
+                    if p.grad is None:
+                        continue
+                    state = self.state.get(id(p))
+                    if state is None:
+                        state = self.state[id(p)] = {"step": 0}
+                    state["step"] += 1
+                    self.update(p.data, p.grad.data, state, group)
+                    p._counter.value += 1  # NOTE: p changed in place: stale graphs must not use it
 
     @replayed_whole
     def zero_grad(self, set_to_none: bool = True) -> None:
