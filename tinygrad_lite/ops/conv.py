@@ -148,19 +148,20 @@ class MaxPool2d(Function):
         y = slices[0].copy()
         for candidate in slices[1:]:
             xp.maximum(y, candidate, out=y)  # NaN wins, as in PyTorch
-        # NOTE: offsets are visited last to first, so the first maximum of a tie is kept
-        offset = xp.zeros(y.shape, dtype=xp.intp)
-        for k in range(len(slices) - 1, -1, -1):
-            xp.copyto(offset, k, where=slices[k] == y)
+        offset = _first_maximum(xp, slices, y)
         if xp.isnan(y).any():  # NaN equals nothing: such a window's maximum is its first NaN
             for k in range(len(slices) - 1, -1, -1):
                 xp.copyto(offset, k, where=xp.isnan(slices[k]))
-        kw = window.kernel[1]
-        rows = xp.arange(oh).reshape(-1, 1) * sh + (offset // kw) * dh - ph
-        columns = xp.arange(ow) * sw + (offset % kw) * dw - pw
-        # int32 where the plane allows it: the index is kept until backward, half the bytes
-        small = x.shape[2] * x.shape[3] < 2**31
-        self.index = (rows * x.shape[3] + columns).astype(xp.int32 if small else xp.intp)
+        # the plane position h·W + w of each offset k = a·KW + b, and of each window's corner:
+        # int32 where the plane allows it (the index is kept until backward: half the bytes)
+        (kh, kw), width = window.kernel, x.shape[3]
+        kind = xp.int32 if x.shape[2] * width < 2**31 else xp.intp
+        k = xp.arange(kh * kw)
+        position_of_offset = ((k // kw) * dh * width + (k % kw) * dw).astype(kind)
+        rows = (xp.arange(oh, dtype=kind) * sh - ph) * width
+        corner = rows.reshape(-1, 1) + (xp.arange(ow, dtype=kind) * sw - pw)
+        self.index = xp.take(position_of_offset, offset)
+        self.index += corner
         return y
 
     def backward(self, gy):
@@ -169,6 +170,20 @@ class MaxPool2d(Function):
 
     def backward_untracked(self, gy):
         return max_unpool(self.xp, gy, self.index, self.input_shape, self.window)
+
+
+def _first_maximum(xp, slices, y):
+    """For each window, the first offset k whose value equals the maximum y: int8 where the
+    kernel allows, built from boolean masks (a masked copy per offset is 4× slower)."""
+    kind = xp.int8 if len(slices) <= 127 else xp.int32
+    offset = xp.zeros(y.shape, dtype=kind)
+    found = slices[0] == y
+    for k in range(1, len(slices)):
+        first = slices[k] == y
+        first &= ~found
+        found |= first
+        offset += first * kind(k)
+    return offset
 
 
 def max_unpool(xp, x, index, input_shape, window: Window):
