@@ -5,8 +5,11 @@ Ops never import CuPy and never test `xp is np`; where the two libraries differ,
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -174,3 +177,37 @@ def erf(xp, x):
     ):  # NOTE: the core depends on NumPy only; math.erf is exact but slow per element
         return np.vectorize(math.erf, otypes=[x.dtype])(x)
     return scipy_erf(x).astype(x.dtype, copy=False)
+
+
+# Work below this many elements runs in one piece: starting threads costs more than it saves
+# (im2col of 128×1×28×28 images, 0.9M elements, measured slower in two threads; 1.8M faster).
+PARALLEL_ELEMENTS = 1 << 20
+
+
+@functools.cache
+def _threads() -> ThreadPoolExecutor | None:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return ThreadPoolExecutor(cores, "tinygrad_lite") if (cores or 1) > 1 else None
+
+
+def over_batch(work, elements: int, *arrays) -> None:
+    """work(*parts) on parts of the arrays' first (batch) axis: one part per core, in threads,
+    where `elements` (the size of the work) pays for them, else once on the whole arrays.
+
+    For NumPy loops of large copies and sums (im2col, col2im), which release the GIL but run on
+    one core; `work` must write only into its own parts. Each thread runs with the caller's
+    NumPy error settings."""
+    pool, batch = _threads(), arrays[0].shape[0]
+    small = elements < PARALLEL_ELEMENTS or batch < 2
+    if pool is None or small or not isinstance(arrays[0], np.ndarray):  # NOTE: CuPy: one stream
+        work(*arrays)
+        return
+    parts = min(pool._max_workers, batch)
+    bounds = [batch * i // parts for i in range(parts + 1)]
+    settings = np.geterr()
+
+    def run(part: int) -> None:
+        with np.errstate(**settings):
+            work(*(a[bounds[part] : bounds[part + 1]] for a in arrays))
+
+    list(pool.map(run, range(parts)))  # NOTE: list() waits, and raises what a part raised

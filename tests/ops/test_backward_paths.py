@@ -43,6 +43,14 @@ EXAMPLES = {
         {"axes": (0, 2), "keepdims": False},
     ),
     ops.reduce.Mean: lambda: ((RNG.standard_normal((3, 4, 2)),), {"axes": (1,), "keepdims": True}),
+    ops.conv.Conv2d: lambda: (
+        (
+            RNG.standard_normal((2, 4, 6, 5)),
+            RNG.standard_normal((6, 2, 3, 3)),
+            RNG.standard_normal(6),
+        ),
+        {"window": ops.conv.Window.of(3, 2, 1, 1), "groups": 2},
+    ),  # fmt: skip
     ops.conv.MaxPool2d: lambda: (
         (RNG.standard_normal((2, 3, 6, 6)),),
         {"window": ops.conv.Window.of(2, 2, 0, 1)},

@@ -1,12 +1,14 @@
 """Convolution and pooling on NCHW tensors, built from im2col (ops.unfold) and matrix products.
 
-conv2d: unfold the input into rows of C·KH·KW window values, multiply by the weights reshaped to
-(O, C·KH·KW), and fold the rows back into (N, O, OH, OW). Its backward comes from Unfold (col2im),
-MatMul and the reshapes. max_pool2d gathers each window's maximum, so its backward scatters the
-gradient to that one element.
+conv2d: one op (ops.conv.Conv2d): unfold the input into rows of C·KH·KW window values, multiply
+by the weights reshaped to (O, C·KH·KW), add the bias, and see the rows as (N, O, OH, OW); its
+backward is col2im of the rows' gradient times the weights. max_pool2d gathers each window's
+maximum, so its backward scatters the gradient to that one element.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -37,15 +39,14 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         raise ValueError(
             f"conv2d: {out_channels} output channels do not split into {groups} groups"
         )
-    n = x.shape[0]
-    cols = ops.unfold(x, (kh, kw), stride, padding, dilation)  # (N, OH, OW, C, KH, KW)
-    oh, ow = cols.shape[1:3]
-    size = group_channels * kh * kw
-    cols = cols.reshape(n * oh * ow, groups, size).permute(1, 0, 2)  # (G, N·OH·OW, Cg·KH·KW)
-    w = weight.reshape(groups, out_channels // groups, size)  # (G, Og, Cg·KH·KW)
-    y = (cols @ w.transpose(-1, -2)).permute(1, 0, 2)  # (N·OH·OW, G, Og)
-    y = y.reshape(n, oh, ow, out_channels).permute(0, 3, 1, 2)
-    return y if bias is None else y + bias.reshape(1, out_channels, 1, 1)
+    window = Window.of((kh, kw), stride, padding, dilation)
+    window.output_size(*x.shape[2:], "conv2d")
+    operands = [t for t in (x, weight, bias) if t is not None]
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(f"conv2d: bias {bias.shape} for weight {weight.shape}: need (out,)")
+    dtype = functools.reduce(np.promote_types, [t.dtype for t in operands])
+    operands = [t.astype(dtype) for t in operands]  # mixed dtypes promote as matmul and + do
+    return ops.conv.Conv2d.apply(*operands, window=window, groups=groups)
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:

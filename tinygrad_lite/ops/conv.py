@@ -10,9 +10,12 @@ Derivations: docs/derivations/conv.md
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+from ..amp import matmul_in_float32
 from ..autograd import Function
+from ..backend import over_batch
 from ..cuda import im2col as gpu
 from ..cuda.launch import supported
 from ..tensor import Tensor
@@ -78,6 +81,42 @@ def channels_last_zeros(xp, n: int, height: int, width: int, channels: int, wind
     return xp.zeros((n, height + 2 * ph, width + 2 * pw, channels), dtype=dtype)
 
 
+def im2col(xp, x, window: Window):
+    """Unfold's forward on an array: (N, C, H, W) -> windows (N, OH, OW, C, KH, KW)."""
+    if supported(x):
+        return gpu.im2col(x, window)
+    n, channels, height, width = x.shape
+    oh, ow = window.output_size(height, width, "unfold")
+    cols = xp.empty((n, oh, ow, channels, *window.kernel), dtype=x.dtype)
+    over_batch(functools.partial(_im2col_into, xp, window), cols.size, x, cols)
+    return cols
+
+
+def _im2col_into(xp, window: Window, x, cols) -> None:
+    n, channels, height, width = x.shape
+    (ph, pw), (oh, ow) = window.padding, cols.shape[1:3]
+    image = channels_last_zeros(xp, n, height, width, channels, window, x.dtype)
+    image[:, ph : ph + height, pw : pw + width] = x.transpose(0, 2, 3, 1)
+    for a, b, rows, columns in window_offsets(window, oh, ow):
+        cols[:, :, :, :, a, b] = image[:, rows, columns]
+
+
+def col2im(xp, cols, input_shape, window: Window):
+    """Fold's forward on an array: windows (N, OH, OW, C, KH, KW) summed into (N, C, H, W)."""
+    if supported(cols):
+        return gpu.col2im(cols, input_shape, window)
+    n, channels, height, width = input_shape
+    (ph, pw) = window.padding
+    image = channels_last_zeros(xp, n, height, width, channels, window, cols.dtype)
+    over_batch(functools.partial(_col2im_into, window), cols.size, cols, image)
+    return image[:, ph : ph + height, pw : pw + width].transpose(0, 3, 1, 2)
+
+
+def _col2im_into(window: Window, cols, image) -> None:
+    for a, b, rows, columns in window_offsets(window, *cols.shape[1:3]):
+        image[:, rows, columns] += cols[:, :, :, :, a, b]
+
+
 class Unfold(Function):
     """im2col: cols[n, i, j, c, a, b] = x_padded[n, c, i·s + a·d, j·s + b·d] (for each axis).
 
@@ -87,17 +126,7 @@ class Unfold(Function):
 
     def forward(self, x, window: Window):
         self.window, self.input_shape = window, x.shape
-        if supported(x):
-            return gpu.im2col(x, window)
-        n, channels, height, width = x.shape
-        (ph, pw) = window.padding
-        oh, ow = window.output_size(height, width, "unfold")
-        image = channels_last_zeros(self.xp, n, height, width, channels, window, x.dtype)
-        image[:, ph : ph + height, pw : pw + width] = x.transpose(0, 2, 3, 1)
-        cols = self.xp.empty((n, oh, ow, channels, *window.kernel), dtype=x.dtype)
-        for a, b, rows, columns in window_offsets(window, oh, ow):
-            cols[:, :, :, :, a, b] = image[:, rows, columns]
-        return cols
+        return im2col(self.xp, x, window)
 
     def backward(self, gy):
         return Fold.apply(gy, input_shape=self.input_shape, window=self.window)
@@ -111,18 +140,86 @@ class Fold(Function):
 
     def forward(self, cols, input_shape, window: Window):
         self.window = window
-        if supported(cols):
-            return gpu.col2im(cols, input_shape, window)
-        n, channels, height, width = input_shape
-        (ph, pw) = window.padding
-        _, oh, ow = cols.shape[:3]
-        image = channels_last_zeros(self.xp, n, height, width, channels, window, cols.dtype)
-        for a, b, rows, columns in window_offsets(window, oh, ow):
-            image[:, rows, columns] += cols[:, :, :, :, a, b]
-        return image[:, ph : ph + height, pw : pw + width].transpose(0, 3, 1, 2)
+        return col2im(self.xp, cols, input_shape, window)
 
     def backward(self, gy):
         return Unfold.apply(gy, window=self.window)
+
+
+class Conv2d(Function):
+    """y[n, o, i, j] = Σ_{c, a, b} w[o, c, a, b] · x_padded[n, c, i·s + a·d, j·s + b·d] + bias[o],
+    each output channel seeing the C / G input channels of its group (G = groups).
+
+    One matrix product per group: rows of windows (N·OH·OW, Cg·KH·KW) = im2col(x) times the
+    weights as (Og, Cg·KH·KW)ᵀ; the bias is added to the product in place, and y is the product
+    (N, OH, OW, O) seen as NCHW, without a copy.
+
+    Backward: with gy as rows g (N·OH·OW, O), per group: gw = gᵀ · windows, gbias = Σ_rows g,
+    gx = col2im(g · w) (the transposed convolution).
+    """
+
+    def forward(self, x, weight, bias=None, *, window: Window, groups: int):
+        xp, n = self.xp, x.shape[0]
+        self.window, self.groups = window, groups
+        self.cols = im2col(xp, x, window)  # (N, OH, OW, C, KH, KW): kept for gw
+        oh, ow = self.cols.shape[1:3]
+        y = matmul_in_float32(
+            xp, self._rows(self.cols), _grouped(weight, groups).transpose(0, 2, 1)
+        )
+        y = y.transpose(1, 0, 2).reshape(n * oh * ow, weight.shape[0])  # a view for one group
+        if bias is not None:
+            y += bias  # NOTE: on the product's contiguous rows: no broadcast over NCHW strides
+        return y.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
+
+    def _rows(self, cols):
+        """(N, OH, OW, C, KH, KW) windows as (G, N·OH·OW, Cg·KH·KW) rows per group (arrays or
+        Tensors)."""
+        n, oh, ow = cols.shape[:3]
+        return cols.reshape(n * oh * ow, self.groups, -1).transpose(1, 0, 2)
+
+    def _gradient_rows(self, gy):
+        """(N, O, OH, OW) gy as (G, N·OH·OW, Og) rows per group (arrays or Tensors; a copy
+        unless gy's memory is channels last)."""
+        n, o = gy.shape[:2]
+        return (
+            gy.transpose(0, 2, 3, 1).reshape(-1, self.groups, o // self.groups).transpose(1, 0, 2)
+        )
+
+    def backward(self, gy):
+        x, weight = self.inputs[:2]
+        needs, groups = self.needs_input_grad, self.groups
+        cols = Unfold.apply(x, window=self.window)  # recorded, so that gw is differentiable in x
+        g = self._gradient_rows(gy)  # NOTE: the helpers use methods Tensors share with arrays
+        gx = gw = gb = None
+        if needs[0]:
+            gcols = (g @ _grouped(weight, groups)).transpose(1, 0, 2).reshape(*cols.shape)
+            gx = Fold.apply(gcols, input_shape=x.shape, window=self.window)
+        if needs[1]:
+            gw = (g.transpose(0, 2, 1) @ self._rows(cols)).reshape(*weight.shape)
+        if len(needs) == 3 and needs[2]:
+            gb = gy.sum(axis=(0, 2, 3))
+        return (gx, gw, gb)[: len(needs)]
+
+    def backward_untracked(self, gy):
+        """The same lines on plain arrays, with the windows kept from the forward."""
+        x, weight = (t.data for t in self.inputs[:2])
+        xp, needs, cols = self.xp, self.needs_input_grad, self.cols
+        g = self._gradient_rows(gy)
+        gx = gw = gb = None
+        if needs[0]:
+            gcols = matmul_in_float32(xp, g, _grouped(weight, self.groups))  # (G, rows, Cg·KH·KW)
+            gcols = gcols.transpose(1, 0, 2).reshape(cols.shape)
+            gx = col2im(xp, gcols, x.shape, self.window)
+        if needs[1]:
+            gw = matmul_in_float32(xp, g.transpose(0, 2, 1), self._rows(cols)).reshape(weight.shape)
+        if len(needs) == 3 and needs[2]:
+            gb = gy.sum(axis=(0, 2, 3))
+        return (gx, gw, gb)[: len(needs)]
+
+
+def _grouped(weight, groups: int):
+    """(O, Cg, KH, KW) weights as (G, Og, Cg·KH·KW)."""
+    return weight.reshape(groups, weight.shape[0] // groups, -1)
 
 
 class MaxPool2d(Function):
