@@ -94,3 +94,17 @@ def test_fast_path_and_differentiable_backward_agree(op, only_first):
         exact = fast.dtype == np.float64
         np.testing.assert_allclose(fast, plain, rtol=1e-12 if exact else 1e-6,
                                    atol=1e-14 if exact else 1e-7)  # fmt: skip
+
+
+def test_max_pool_of_a_channels_last_input_passes_back_the_same_gradient():
+    """After a convolution the pooled input's memory is channels last; the array backward then
+    builds the gradient in that layout (max_unpool), with the same values."""
+    x = RNG.standard_normal((2, 3, 6, 4)).astype(np.float32)
+    g = RNG.standard_normal((2, 3, 3, 2)).astype(np.float32)
+    window = ops.conv.Window.of(2, 2, 0, 1)
+    grads = []
+    for data in (x, np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)):
+        y = ops.conv.MaxPool2d.apply(tl.Tensor(data, requires_grad=True), window=window)
+        grads.append(y.creator.backward_untracked(g))
+    assert grads[0].flags.c_contiguous and grads[1].strides[1] < grads[1].strides[3]
+    np.testing.assert_array_equal(grads[0], grads[1])

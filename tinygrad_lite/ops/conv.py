@@ -242,7 +242,10 @@ class MaxPool2d(Function):
         slices = [
             image[:, :, rows, columns] for _, _, rows, columns in window_offsets(window, oh, ow)
         ]
-        y = slices[0].copy()
+        # NOTE: memory in x's layout (K): channels last after a convolution, and so the
+        # gradient of the backward (see max_unpool)
+        self.channels_last = x.strides[1] < x.strides[3]
+        y = slices[0].copy(order="K")
         for candidate in slices[1:]:
             xp.maximum(y, candidate, out=y)  # NaN wins, as in PyTorch
         offset = _first_maximum(xp, slices, y)
@@ -266,7 +269,8 @@ class MaxPool2d(Function):
                                window=self.window)  # fmt: skip
 
     def backward_untracked(self, gy):
-        return max_unpool(self.xp, gy, self.index, self.input_shape, self.window)
+        return max_unpool(self.xp, gy, self.index, self.input_shape, self.window,
+                          self.channels_last)  # fmt: skip
 
 
 def _first_maximum(xp, slices, y):
@@ -283,23 +287,34 @@ def _first_maximum(xp, slices, y):
     return offset
 
 
-def max_unpool(xp, x, index, input_shape, window: Window):
-    """zeros(input_shape) with each x[n, c, i, j] added at plane position index[n, c, i, j]."""
+def max_unpool(xp, x, index, input_shape, window: Window, channels_last: bool = False):
+    """zeros(input_shape) with each x[n, c, i, j] added at plane position index[n, c, i, j].
+
+    channels_last: the result's memory is (N, H, W, C), seen as NCHW; the layout of a pooled
+    input that a convolution made, so that the next steps of the backward (the activation's
+    product, the convolution's rows) meet arrays of one layout (mixed: measured 5× slower)."""
     if supported(x):
         return gpu.max_pool_backward(x, index, input_shape, window)
     n, c, h, w = input_shape
-    # flat positions in the (N·C·H·W) output
-    flat = (xp.arange(n * c).reshape(-1, 1) * (h * w) + index.reshape(n * c, -1)).ravel()
+    planes = index.reshape(n, c, -1)
+    if channels_last:  # flat positions in an (N, H·W, C) output
+        flat = (xp.arange(n).reshape(-1, 1, 1) * (h * w) + planes) * c + xp.arange(c).reshape(-1, 1)
+        layout = (n, h, w, c)
+    else:  # in an (N, C, H·W) output
+        flat = xp.arange(n * c).reshape(n, c, 1) * (h * w) + planes
+        layout = input_shape
+    flat = flat.ravel()
     if all(s >= d * (k - 1) + 1 for k, s, d in zip(window.kernel, window.stride,
                                                    window.dilation)):  # fmt: skip
         # windows that do not overlap never share a maximum: a plain scatter, in x's dtype
         # (no float64 sums of the whole input: a float16 step's largest temporary otherwise)
         out = xp.zeros(n * c * h * w, x.dtype)
         out[flat] = x.ravel()
-        return out.reshape(input_shape)
-    # overlapping windows: bincount adds repeats ~4x faster than add.at
-    sums = xp.bincount(flat, weights=x.ravel(), minlength=n * c * h * w)
-    return sums.astype(x.dtype, copy=False).reshape(input_shape)
+    else:  # overlapping windows: bincount adds repeats ~4x faster than add.at
+        out = xp.bincount(flat, weights=x.ravel(), minlength=n * c * h * w)
+        out = out.astype(x.dtype, copy=False)
+    out = out.reshape(layout)
+    return out.transpose(0, 3, 1, 2) if channels_last else out
 
 
 class MaxUnpool(Function):
