@@ -1,8 +1,9 @@
 """Timing discipline shared by every benchmark.
 
-Contenders run interleaved (A B C A B C ...) after a warm-up, so drift in the shared machine's
-speed hits all of them alike; each sample times `inner` calls; the report gives medians and the
-min–max range, and ratios only between contenders measured in the same run.
+Contenders run interleaved (A B C, B C A, C A B, ...) after a warm-up, so drift in the shared
+machine's speed hits all of them alike and none always runs right after the same other; each
+sample times `inner` calls; the report gives medians and the min–max range, and ratios only
+between contenders measured in the same run.
 """
 
 from __future__ import annotations
@@ -69,8 +70,12 @@ def compare(case: str, contenders: dict[str, Callable[[], object]], repeats: int
         for _ in range(warmup):
             run()
     result = Result(case, {name: [] for name in contenders})
-    for _ in range(repeats):
-        for name, run in contenders.items():
+    names = list(contenders)
+    for repeat in range(repeats):
+        # NOTE: the order rotates: the contender that runs after PyTorch measured up to 15%
+        # slower at the CNN step (caches and allocator pages left cold), whichever it was
+        for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
+            run = contenders[name]
             start = time.perf_counter()
             for _ in range(inner):
                 run()

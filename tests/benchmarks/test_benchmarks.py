@@ -138,3 +138,13 @@ def test_hand_tiny_steps_compute_the_same_training_as_tinygrad_lite_and_torch(ca
                   for name, loss in ((n, run()) for n, run in steps.items())}  # fmt: skip
         for name, value in losses.items():
             np.testing.assert_allclose(value, losses["tinygrad_lite"], rtol=1e-5, err_msg=name)
+
+
+def test_compare_interleaves_and_rotates_who_runs_first():
+    from benchmarks.harness import compare
+
+    calls = []
+    contenders = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    result = compare("case", contenders, repeats=3, warmup=0, inner=1)
+    assert "".join(calls) == "abcbcacab"
+    assert all(len(samples) == 3 for samples in result.seconds.values())
