@@ -228,7 +228,9 @@ class Plan:
     def __init__(self, recorder: Recorder, outputs, structure):
         self.externals = [tensor for _, tensor in recorder.externals]
         self.structure = structure  # tuple/list type of the result, or None
+        self._function_names: dict[int, str] = {}
         self.names: dict[str, object] = {
+            "release": _release,
             "Tensor": Tensor,
             "accumulate_grad": autograd.accumulate_grad,
             "_as_array": _as_array,
@@ -239,8 +241,13 @@ class Plan:
             lines.append(f"{_variables(recorder.arguments)} = arguments")
         if recorder.externals:
             lines.append(f"{_variables(slot for slot, _ in recorder.externals)} = externals")
+        dead_after = _dead_after(recorder.steps, outputs, recorder.keep_alive)
         for index, step in enumerate(recorder.steps):
             lines += getattr(self, f"_{step[0]}")(index, *step[1:])
+            slots, functions = dead_after.get(index, ((), ()))
+            if slots:  # NOTE: arrays freed where eager frees them, not all at the end
+                lines.append(f"del {', '.join(f'v{slot}' for slot in slots)}")
+            lines += [f"release({self._function_names[id(fn)]})" for fn in functions]
         lines.append(f"return ({_variables(outputs)})")
         self.source = "def replay(arguments, externals):\n" + "".join(
             f"    {line}\n" for line in lines
@@ -253,8 +260,14 @@ class Plan:
         self.names[name] = value
         return name
 
+    def _function(self, index, fn) -> str:
+        """The name of the Function object `fn` in the replay's namespace."""
+        if id(fn) not in self._function_names:
+            self._function_names[id(fn)] = self._name(f"{type(fn).__name__.lower()}{index}", fn)
+        return self._function_names[id(fn)]
+
     def _forward(self, index, fn, sources, params, target, as_is):
-        op = self._name(f"{type(fn).__name__.lower()}{index}", fn)
+        op = self._function(index, fn)
         holders = [_Holder() for _ in sources]
         fn.inputs, output = holders, _Holder()  # what its backward reads
         fn._output = lambda: output
@@ -271,7 +284,7 @@ class Plan:
     def _backward(self, index, fn, source, targets, form):
         """`form`: what the backward returned on capture: a tuple of arrays, one array, or
         something to convert (NumPy scalars)."""
-        op = self._name(f"{type(fn).__name__.lower()}{index}", fn)
+        op = self._function(index, fn)
         # NOTE: no read_only(gy) as eager passes: a backward that wrote into it failed on capture
         call = f"{op}.backward_untracked(v{source})"
         names = " ".join("_," if t is None else f"v{t}," for t in targets)
@@ -302,6 +315,53 @@ class Plan:
         if self.structure is not None:
             return self.structure(tensors)
         return tensors[0] if tensors else None
+
+
+# A Function whose arrays are all smaller than this keeps them until the next replay: releasing
+# costs a call (~1 µs), which the steps of tiny networks would feel, and frees nothing that matters.
+RELEASE_BYTES = 1 << 16
+
+
+def _dead_after(steps, outputs, arrays) -> dict[int, tuple[list, list]]:
+    """step index -> (the slots no later step reads, the Functions no later step calls): the
+    liveness of the replay's arrays (`arrays`: the captured ones, by slot). A slot dies after its
+    last reader (or its writer, if none reads it), unless the step returns it; a Function's
+    saved arrays die after its backward, or after its forward when no backward runs."""
+    last_use: dict[int, int] = {}
+    last_call: dict[int, tuple[int, object]] = {}
+    for index, (kind, *fields) in enumerate(steps):
+        if kind == "forward":
+            slots = (*fields[1], fields[3])  # sources and target
+            if max(getattr(arrays[slot], "nbytes", 0) for slot in slots) >= RELEASE_BYTES:
+                last_call[id(fields[0])] = (index, fields[0])
+        elif kind == "backward":
+            slots = (fields[1], *(t for t in fields[2] if t is not None))
+            if id(fields[0]) in last_call:
+                last_call[id(fields[0])] = (index, fields[0])
+        elif kind == "grad":
+            slots = (fields[1],)
+        elif kind == "in_place":
+            slots = (fields[0],) if isinstance(fields[1], tuple) else (fields[0], fields[1])
+        else:  # a call replayed whole reads tensors, not slots
+            slots = ()
+        for slot in slots:
+            last_use[slot] = index
+    dead: dict[int, tuple[list, list]] = {}
+    for slot, index in last_use.items():
+        if slot not in outputs:
+            dead.setdefault(index, ([], []))[0].append(slot)
+    for index, fn in last_call.values():
+        dead.setdefault(index, ([], []))[1].append(fn)
+    return dead
+
+
+def _release(fn) -> None:
+    """Drop what `fn` saved and reads (as eager's backward does), keeping its input holders."""
+    holders = fn.inputs
+    fn.release()
+    for holder in holders:
+        holder.data = None
+    fn.inputs = holders
 
 
 def _variables(slots) -> str:

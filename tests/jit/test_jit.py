@@ -281,3 +281,28 @@ def test_a_step_on_0_d_tensors_replays_bit_identically():
         parameters.append((w.item(), b.item()))
     assert losses[0] == losses[1] and parameters[0] == parameters[1]
     assert step.captures == 1 and "_as_arrays(" in step.source
+
+
+def test_a_replay_frees_arrays_where_eager_does():
+    """Liveness: a replay deletes each array after its last use and releases what each op
+    saved after its backward, so its peak memory is the eager step's, not the sum of all."""
+    import tracemalloc
+
+    x = tl.tensor(np.random.default_rng(0).standard_normal((512, 256)).astype(np.float32))
+    labels = np.arange(512) % 10
+    models, eager, jitted = _twins(
+        lambda: nn.Sequential(*[m for _ in range(4) for m in (nn.Linear(256, 256), nn.ReLU())],
+                              nn.Linear(256, 10)),
+        lambda params: optim.SGD(params, lr=0.01), nn.functional.cross_entropy)  # fmt: skip
+    peaks = []
+    for step in (eager, jitted):
+        for _ in range(3):
+            step(x, labels)
+        tracemalloc.start()
+        step(x, labels)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert "release(" in jitted.source and "del v" in jitted.source
+    # measured: 1.15x (an op's output stays until its own backward; eager drops it earlier
+    # when that backward does not read it), 1.88x before replays freed anything
+    assert peaks[1] <= 1.25 * peaks[0], peaks
