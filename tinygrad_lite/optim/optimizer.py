@@ -1,8 +1,9 @@
 """The Optimizer base class: parameter groups, per-parameter state, zero_grad and state_dict.
 
 A subclass writes only `update(p, g, state, group)`: the rule for one parameter, on arrays,
-modifying p and its state in place. `step()` runs it under no_grad for every parameter that has
-a gradient, and bumps each parameter's version so a stale graph cannot be back-propagated.
+modifying p and its state in place (arrays, not Tensors: nothing is recorded, and no no_grad is
+needed). `step()` runs it for every parameter that has a gradient, and bumps each parameter's
+version so a stale graph cannot be back-propagated.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import no_grad, replayed_whole
+from ..autograd import replayed_whole
 from ..tensor import Tensor
 
 
@@ -56,17 +57,16 @@ class Optimizer:
     @replayed_whole
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
-        with no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    state = self.state.get(id(p))
-                    if state is None:
-                        state = self.state[id(p)] = {"step": 0}
-                    state["step"] += 1
-                    self.update(p.data, p.grad.data, state, group)
-                    p._counter.value += 1  # NOTE: p changed in place: stale graphs must not use it
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.get(id(p))
+                if state is None:
+                    state = self.state[id(p)] = {"step": 0}
+                state["step"] += 1
+                self.update(p.data, p.grad.data, state, group)
+                p._counter.value += 1  # NOTE: p changed in place: stale graphs must not use it
 
     @replayed_whole
     def zero_grad(self, set_to_none: bool = True) -> None:
