@@ -190,6 +190,10 @@ def _threads() -> ThreadPoolExecutor | None:
     return ThreadPoolExecutor(cores, "tinygrad_lite") if (cores or 1) > 1 else None
 
 
+if hasattr(os, "register_at_fork"):  # NOTE: a forked child has none of the parent's threads:
+    os.register_at_fork(after_in_child=_threads.cache_clear)  # its pool would wait forever
+
+
 def over_batch(work, elements: int, *arrays) -> None:
     """work(*parts) on parts of the arrays' first (batch) axis: one part per core, in threads,
     where `elements` (the size of the work) pays for them, else once on the whole arrays.
