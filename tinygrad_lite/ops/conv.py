@@ -277,17 +277,16 @@ class MaxPool2d(Function):
 
 
 def _first_maximum(xp, slices, y):
-    """For each window, the first offset k whose value equals the maximum y: int8 where the
-    kernel allows, built from boolean masks (a masked copy per offset is 4× slower)."""
+    """For each window, the first offset k whose value equals the maximum y: the number of
+    offsets before it, i.e. K - 1 minus how many of the running masks "found among the first
+    k + 1" are set. int8 where the kernel allows; three whole-array steps per offset (a masked
+    copy per offset was 4× slower)."""
     kind = xp.int8 if len(slices) <= 127 else xp.int32
-    offset = xp.zeros(y.shape, dtype=kind)
-    found = slices[0] == y
-    for k in range(1, len(slices)):
-        first = slices[k] == y
-        first &= ~found
-        found |= first
-        offset += first * kind(k)
-    return offset
+    found, seen = xp.zeros(y.shape, bool), xp.zeros(y.shape, kind)
+    for candidate in slices[:-1]:
+        found |= candidate == y
+        seen += found
+    return kind(len(slices) - 1) - seen
 
 
 def max_unpool(xp, x, index, input_shape, window: Window, channels_last: bool = False):
