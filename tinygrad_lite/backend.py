@@ -184,10 +184,14 @@ def erf(xp, x):
 PARALLEL_ELEMENTS = 1 << 20
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 @functools.cache
 def _threads() -> ThreadPoolExecutor | None:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return ThreadPoolExecutor(cores, "tinygrad_lite") if (cores or 1) > 1 else None
+    return ThreadPoolExecutor(_cores(), "tinygrad_lite") if _cores() > 1 else None
 
 
 if hasattr(os, "register_at_fork"):  # NOTE: a forked child has none of the parent's threads:
@@ -206,7 +210,7 @@ def over_batch(work, elements: int, *arrays) -> None:
     if pool is None or small or not isinstance(arrays[0], np.ndarray):  # NOTE: CuPy: one stream
         work(*arrays)
         return
-    parts = min(pool._max_workers, batch)
+    parts = min(_cores(), batch)
     bounds = [batch * i // parts for i in range(parts + 1)]
     settings = np.geterr()
 

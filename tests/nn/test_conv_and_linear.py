@@ -57,3 +57,13 @@ def test_linear_with_mixed_dtypes_promotes_and_keeps_each_gradient_dtype():
     y.sum().backward()
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64
     np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 4.0))
+
+
+def test_conv_and_pooling_take_numpy_arrays_as_linear_does():
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 5)).astype(np.float32)
+    w = np.ones((4, 3, 3, 3), np.float32)
+    want = tl.nn.functional.conv2d(tl.tensor(x), tl.tensor(w), tl.zeros(4), padding=1).numpy()
+    got = tl.nn.functional.conv2d(x, w, np.zeros(4, np.float32), padding=1).numpy()
+    np.testing.assert_array_equal(got, want)
+    for pool in (tl.nn.functional.max_pool2d, tl.nn.functional.avg_pool2d):
+        np.testing.assert_array_equal(pool(x, 2).numpy(), pool(tl.tensor(x), 2).numpy())

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import amp, ops
 from ..ops.conv import Window
-from ..tensor import DEFAULT_FLOAT, Tensor
+from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor
 from . import init
 from .module import Module, Parameter, check_sizes
 
@@ -32,6 +32,8 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     weight has shape (O, C / groups, KH, KW); each group of C / groups input channels feeds its
     own O / groups output channels.
     """
+    x, weight = as_tensor(x), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias, like=weight)
     out_channels, group_channels, kh, kw = weight.shape
     _check_image(x, "conv2d", group_channels * groups)
     x, weight, bias = amp.lower(x, weight, bias)  # the low dtype inside tl.amp.autocast
@@ -52,6 +54,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
     """Maximum of each window (padding counts as -inf). The backward sends each window's gradient
     to its maximum, the first one when several tie (as PyTorch)."""
+    x = as_tensor(x)
     _check_image(x, "max_pool2d")
     window = Window.of(kernel_size, kernel_size if stride is None else stride, padding, dilation)
     window.output_size(*x.shape[2:], "max_pool2d")
@@ -64,6 +67,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Te
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Mean of each window; zero padding is counted in the mean (PyTorch's default)."""
+    x = as_tensor(x)
     _check_image(x, "avg_pool2d")
     cols = ops.unfold(x, kernel_size, kernel_size if stride is None else stride, padding)
     return cols.mean(axis=(4, 5)).permute(0, 3, 1, 2)
