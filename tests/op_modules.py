@@ -14,7 +14,9 @@ def functions_of(module) -> dict[str, type]:
     return {
         name: cls
         for name, cls in inspect.getmembers(module, inspect.isclass)
-        if issubclass(cls, Function) and cls.__module__ == module.__name__
+        if issubclass(cls, Function)
+        and cls.__module__ == module.__name__
+        and not cls.__dict__.get("abstract", False)  # a base (ReducedLoss): seen through its ops
     }
 
 

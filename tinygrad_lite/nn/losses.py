@@ -9,10 +9,15 @@ from __future__ import annotations
 import numpy as np
 
 from .. import amp, ops
+from ..ops.loss import (
+    REDUCTIONS,
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    SquaredError,
+    reduced_loss,
+)
 from ..tensor import Tensor, as_tensor
 from .module import Module
-
-REDUCTIONS = ("mean", "sum", "none")
 
 
 def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
@@ -40,7 +45,7 @@ def _same_shape(input: Tensor, target, name: str) -> tuple[Tensor, Tensor]:
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean squared error (input - target)². Backward: 2 (input - target) / n."""
     input, target = _same_shape(input, target, "mse_loss")
-    return _reduce(ops.squared_error(input, target), reduction, "mse_loss")
+    return reduced_loss(SquaredError, "mse_loss", input, target, reduction)
 
 
 def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
@@ -60,8 +65,7 @@ def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tens
             "binary_cross_entropy: input must be probabilities in [0, 1]; for raw scores use "
             "binary_cross_entropy_with_logits"
         )
-    losses = ops.binary_cross_entropy(input, target)
-    return _reduce(losses, reduction, "binary_cross_entropy")
+    return reduced_loss(BinaryCrossEntropy, "binary_cross_entropy", input, target, reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "mean") -> Tensor:
@@ -69,8 +73,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "me
 
     Backward: σ(x) - t (the sigmoid's σ' cancels against the log's 1/σ)."""
     input, target = _same_shape(input, target, "binary_cross_entropy_with_logits")
-    losses = ops.binary_cross_entropy_with_logits(input, target)
-    return _reduce(losses, reduction, "binary_cross_entropy_with_logits")
+    name = "binary_cross_entropy_with_logits"
+    return reduced_loss(BinaryCrossEntropyWithLogits, name, input, target, reduction)
 
 
 def _class_axis_last(x: Tensor) -> Tensor:

@@ -88,88 +88,123 @@ def softmax_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
     return SoftmaxCrossEntropy.apply(logits, target.astype(logits.dtype))
 
 
-class BinaryCrossEntropy(Function):
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class ReducedLoss(Function):
+    """An elementwise loss ℓ(x, t) of an input x and a target t of one shape, with its reduction
+    in the same op: 'none' (ℓ itself), 'sum' (Σℓ) or 'mean' (Σℓ / n): one node where the loss
+    and a Mean recorded two; a loss ends every training step.
+
+    Subclasses give `losses(x, t)` on arrays and `gradients(g, x, t)`: (gx, gt) for the upstream
+    gradient g of each element, written with operators that arrays and Tensors share, so one
+    rule serves the array backward and the differentiable one. The reduction's part of the
+    backward is g: gy itself ('none'), or the 0-d gy (÷ n for 'mean'), broadcast by the rule.
+    """
+
+    abstract = True  # applied only through its subclasses (an own attribute: not inherited)
+
+    def forward(self, x, t, reduction: str):
+        self.reduction, self.count = reduction, x.size
+        losses = self.losses(x, t)
+        if reduction == "none":
+            return losses
+        total = losses.sum()
+        return total / self.count if reduction == "mean" else total  # NOTE: n keeps the dtype
+
+    def _upstream(self, gy):
+        return gy / self.count if self.reduction == "mean" else gy
+
+    def backward(self, gy):
+        x, t = self.inputs
+        return self._needed(self.gradients(self._upstream(gy), x, t))
+
+    def backward_untracked(self, gy):
+        x, t = (v.data for v in self.inputs)
+        return self._needed(self.gradients(self._upstream(gy), x, t))
+
+    def _needed(self, gradients):
+        return tuple(g if needed else None for g, needed in zip(gradients, self.needs_input_grad))
+
+
+def reduced_loss(op: type[ReducedLoss], name: str, x: Tensor, t: Tensor, reduction: str) -> Tensor:
+    """op(x, t) reduced as asked, after checking the shapes and the reduction by name."""
+    if x.shape != t.shape:
+        raise ValueError(f"{name}: input shape {x.shape} and target shape {t.shape} differ")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return op.apply(x, t.astype(x.dtype), reduction=reduction)
+
+
+class BinaryCrossEntropy(ReducedLoss):
     """ℓ = -(t·max(log p, -100) + (1 - t)·max(log(1 - p), -100)) elementwise, for probabilities
     p and targets t of one shape; the clamp (PyTorch's) keeps ℓ finite at p = 0 and p = 1.
 
-    Backward: gp = gy · (p - t) / max(p (1 - p), 1e-12), gt = gy · (max(log(1 - p), -100) -
-    max(log p, -100)). NOTE: composing clip(log p) would pass back 0 / 0 = NaN at p = 0; this
-    is PyTorch's rule, finite wherever the loss is (0 at p = t ∈ {0, 1}).
+    Backward: gp = g · (p - t) / max(p (1 - p), 1e-12), gt = g · (max(log(1 - p), -100) -
+    max(log p, -100)), g the upstream gradient of each element (see ReducedLoss). NOTE:
+    composing clip(log p) would pass back 0 / 0 = NaN at p = 0; this is PyTorch's rule, finite
+    wherever the loss is (0 at p = t ∈ {0, 1}).
     """
 
-    def forward(self, p, t):
+    def losses(self, p, t):
         log_p = self.xp.maximum(self.xp.log(p), -100)  # log 0 = -inf, clamped
         log_not_p = self.xp.maximum(self.xp.log1p(-p), -100)
         return -(t * log_p + (1 - t) * log_not_p)
 
-    def backward(self, gy):
-        p, t = self.inputs
-        gp = gy * (p - t) / maximum(p * (1 - p), 1e-12) if self.needs_input_grad[0] else None
+    def gradients(self, g, p, t):
+        if isinstance(p, Tensor):  # recorded ops, for create_graph
+            gp = g * (p - t) / maximum(p * (1 - p), 1e-12)
+            return gp, g * (clip(log(1 - p), -100.0) - clip(log(p), -100.0))
+        xp = self.xp
+        gp = g * (p - t) / xp.maximum(p * (1 - p), 1e-12)
         if not self.needs_input_grad[1]:
             return gp, None
-        return gp, gy * (clip(log(1 - p), -100.0) - clip(log(p), -100.0))
+        return gp, g * (xp.maximum(xp.log1p(-p), -100) - xp.maximum(xp.log(p), -100))
 
 
-def binary_cross_entropy(p: Tensor, t: Tensor) -> Tensor:
-    """Elementwise binary cross-entropy of probabilities `p` against targets `t` (one shape)."""
-    if p.shape != t.shape:
-        raise ValueError(f"binary_cross_entropy: input {p.shape} and target {t.shape} differ")
-    return BinaryCrossEntropy.apply(p, t.astype(p.dtype))
-
-
-class SquaredError(Function):
+class SquaredError(ReducedLoss):
     """ℓ = (x - t)² elementwise, for input x and target t of one shape.
 
-    Backward: gx = gy · 2(x - t), gt = -gx.
+    Backward: gx = g · 2(x - t), gt = -gx, g the upstream gradient of each element (see
+    ReducedLoss).
     """
 
-    def forward(self, x, t):
+    def losses(self, x, t):
         difference = x - t
         return difference * difference
 
-    def backward(self, gy):
-        x, t = self.inputs
-        gx = gy * (2 * (x - t))
-        return gx, (-gx if self.needs_input_grad[1] else None)
-
-    def backward_untracked(self, gy):
-        x, t = (v.data for v in self.inputs)
-        gx = gy * (2 * (x - t))
+    def gradients(self, g, x, t):
+        gx = g * (2 * (x - t))
         return gx, (-gx if self.needs_input_grad[1] else None)
 
 
-def squared_error(x: Tensor, t: Tensor) -> Tensor:
-    """Elementwise (x - t)² of input `x` and target `t` (one shape)."""
-    if x.shape != t.shape:
-        raise ValueError(f"squared_error: input {x.shape} and target {t.shape} differ")
-    return SquaredError.apply(x, t.astype(x.dtype))
-
-
-class BinaryCrossEntropyWithLogits(Function):
+class BinaryCrossEntropyWithLogits(ReducedLoss):
     """ℓ = softplus(x) - t·x elementwise: the binary cross-entropy of σ(x) against targets t,
     finite for any logit x (softplus is computed stably).
 
-    Backward: gx = gy · (σ(x) - t) (σ' cancels against the logs' 1/σ), gt = -gy · x.
+    Backward: gx = g · (σ(x) - t) (σ' cancels against the logs' 1/σ), gt = -g · x, g the
+    upstream gradient of each element (see ReducedLoss).
     """
 
-    def forward(self, x, t):
+    def losses(self, x, t):
         return softplus_array(self.xp, x, 1.0) - t * x
 
-    def backward(self, gy):
-        x, t = self.inputs
-        gx = gy * (sigmoid(x) - t)
-        return gx, (-gy * x if self.needs_input_grad[1] else None)
-
-    def backward_untracked(self, gy):
-        x, t = (v.data for v in self.inputs)
-        gx = gy * (sigmoid_array(self.xp, x) - t)
-        return gx, (-gy * x if self.needs_input_grad[1] else None)
+    def gradients(self, g, x, t):
+        probability = sigmoid(x) if isinstance(x, Tensor) else sigmoid_array(self.xp, x)
+        return g * (probability - t), (-g * x if self.needs_input_grad[1] else None)
 
 
-def binary_cross_entropy_with_logits(x: Tensor, t: Tensor) -> Tensor:
-    """Elementwise binary cross-entropy of logits `x` against targets `t` (one shape)."""
-    if x.shape != t.shape:
-        raise ValueError(
-            f"binary_cross_entropy_with_logits: input {x.shape} and target {t.shape} differ"
-        )
-    return BinaryCrossEntropyWithLogits.apply(x, t.astype(x.dtype))
+def binary_cross_entropy(p: Tensor, t: Tensor, reduction: str = "none") -> Tensor:
+    """Binary cross-entropy of probabilities `p` against targets `t` (one shape)."""
+    return reduced_loss(BinaryCrossEntropy, "binary_cross_entropy", p, t, reduction)
+
+
+def squared_error(x: Tensor, t: Tensor, reduction: str = "none") -> Tensor:
+    """(x - t)² of input `x` and target `t` (one shape)."""
+    return reduced_loss(SquaredError, "squared_error", x, t, reduction)
+
+
+def binary_cross_entropy_with_logits(x: Tensor, t: Tensor, reduction: str = "none") -> Tensor:
+    """Binary cross-entropy of logits `x` against targets `t` (one shape)."""
+    return reduced_loss(BinaryCrossEntropyWithLogits, "binary_cross_entropy_with_logits", x, t,
+                        reduction)  # fmt: skip
