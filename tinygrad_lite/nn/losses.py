@@ -14,6 +14,7 @@ from ..ops.loss import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
     SquaredError,
+    check_reduction,
     reduced_loss,
 )
 from ..tensor import Tensor, as_tensor
@@ -25,9 +26,8 @@ def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
         return losses.mean()
     if reduction == "sum":
         return losses.sum()
-    if reduction == "none":
-        return losses
-    raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    check_reduction(name, reduction)
+    return losses
 
 
 def _same_shape(input: Tensor, target, name: str) -> tuple[Tensor, Tensor]:
@@ -157,10 +157,7 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
     the number of elements.
 
     Backward: g_input = -target (the probabilities); g_target = log target - input + 1."""
-    if reduction not in REDUCTIONS + ("batchmean",):
-        raise ValueError(
-            f"kl_div: reduction must be one of {REDUCTIONS + ('batchmean',)}, got {reduction!r}"
-        )
+    check_reduction("kl_div", reduction, REDUCTIONS + ("batchmean",))
     input, target = _same_shape(input, target, "kl_div")
     if log_target:
         pointwise = ops.exp(target) * (target - input)

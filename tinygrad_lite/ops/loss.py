@@ -97,8 +97,9 @@ class ReducedLoss(Function):
     and a Mean recorded two; a loss ends every training step.
 
     Subclasses give `losses(x, t)` on arrays and `gradients(g, x, t)`: (gx, gt) for the upstream
-    gradient g of each element, written with operators that arrays and Tensors share, so one
-    rule serves the array backward and the differentiable one. The reduction's part of the
+    gradient g of each element, on arrays (the array backward) or Tensors (the differentiable
+    one): written with operators the two share, branching only where a function differs (log,
+    clip, sigmoid). The reduction's part of the
     backward is g: gy itself ('none'), or the 0-d gy (÷ n for 'mean'), broadcast by the rule.
     """
 
@@ -131,9 +132,14 @@ def reduced_loss(op: type[ReducedLoss], name: str, x: Tensor, t: Tensor, reducti
     """op(x, t) reduced as asked, after checking the shapes and the reduction by name."""
     if x.shape != t.shape:
         raise ValueError(f"{name}: input shape {x.shape} and target shape {t.shape} differ")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    check_reduction(name, reduction)
     return op.apply(x, t.astype(x.dtype), reduction=reduction)
+
+
+def check_reduction(name: str, reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
+    """Raise ValueError naming the loss unless `reduction` is one of `allowed`."""
+    if reduction not in allowed:
+        raise ValueError(f"{name}: reduction must be one of {allowed}, got {reduction!r}")
 
 
 class BinaryCrossEntropy(ReducedLoss):
