@@ -27,7 +27,7 @@ import functools
 
 import numpy as np
 
-from . import autograd
+from . import state
 from .backend import is_floating, low_precision
 from .tensor import Tensor
 
@@ -51,21 +51,21 @@ class autocast(contextlib.ContextDecorator):  # noqa: N801  (torch.autocast's na
         self.previous: list = []
 
     def __enter__(self):
-        self.previous.append(autograd._state.autocast_dtype)
-        autograd._state.autocast_dtype = self.dtype if self.enabled else None
+        self.previous.append(state.modes.autocast_dtype)
+        state.modes.autocast_dtype = self.dtype if self.enabled else None
         return self
 
     def __exit__(self, *exc):
-        autograd._state.autocast_dtype = self.previous.pop()
+        state.modes.autocast_dtype = self.previous.pop()
 
 
 def is_autocast_enabled() -> bool:
-    return autograd._state.autocast_dtype is not None
+    return state.modes.autocast_dtype is not None
 
 
 def lower(*tensors):
     """For matmul/linear/conv2d: float tensors cast to the autocast dtype (unchanged outside)."""
-    dtype = autograd._state.autocast_dtype
+    dtype = state.modes.autocast_dtype
     if dtype is None:
         return tensors
     return tuple(_cast(t, dtype) if _is_float(t) else t for t in tensors)
@@ -73,7 +73,7 @@ def lower(*tensors):
 
 def widen(*tensors):
     """For the float32-list ops: low-precision tensors cast to float32 (unchanged outside)."""
-    if autograd._state.autocast_dtype is None:
+    if state.modes.autocast_dtype is None:
         return tensors
     return tuple(_cast(t, np.float32) if _is_low(t) else t for t in tensors)
 
@@ -188,7 +188,7 @@ class GradScaler:
         """outputs × scale (a Tensor, or a list/tuple of them); unchanged when disabled."""
         if not self.enabled:
             return outputs
-        if autograd._state.recorder is not None:
+        if state.modes.observer is not None:
             from .jit import JitError
 
             raise JitError("tl.jit cannot capture GradScaler.scale: the scale changes from step "

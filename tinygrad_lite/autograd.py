@@ -12,38 +12,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
-import threading
 import weakref
 from collections.abc import Sequence
 
 import numpy as np
 
 from .backend import check_same_device, get_array_module, nudge_one_ulp, read_only
+from .state import modes, replayed_whole  # noqa: F401  (re-exported: tl.autograd.replayed_whole)
 from .tensor import Tensor, share_memory_state
 
 _sequence = itertools.count()
 
 
-class _ThreadState(threading.local):
-    """Modes that belong to one thread, as in PyTorch: a thread evaluating under `no_grad` (or
-    tracing a backward) must not switch recording off (or print) for a thread that trains."""
-
-    grad_enabled = True
-    autocast_dtype = None  # float16 or bfloat16 inside tl.amp.autocast (amp.py)
-    # A NumPy Generator while tl.testing estimates rounding errors: every op's float result is
-    # moved one unit in the last place, up or down at random (Monte Carlo arithmetic).
-    rounding_noise = None
-    # tl.jit's Recorder while it captures a step in this thread (jit.py): it is told of every
-    # op, backward step and side effect, to replay them later without the engine.
-    recorder = None
-
-    def __init__(self):
-        # Called as hook(function, gradient of its output, gradients of its inputs) for every
-        # node that backward processes in this thread; tl.trace() prints backprop with it.
-        self.backward_hooks: list = []
-
-
-_state = _ThreadState()
 
 # Called as hook(leaves) at the end of Tensor.backward with the leaves whose .grad it just
 # updated; DistributedDataParallel averages gradients across processes there. Process-wide on
@@ -52,38 +32,19 @@ post_backward_hooks: list = []
 
 
 def backward_hooks() -> list:
-    """This thread's backward hooks (see `_ThreadState`)."""
-    return _state.backward_hooks
-
-
-def replayed_whole(method):
-    """Mark a method with side effects (an optimizer's step, zero_grad) that tl.jit replays by
-    calling it again, rather than by recording the ops inside it."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        recorder = _state.recorder
-        if recorder is None:
-            return method(self, *args, **kwargs)
-        recorder.on_call(method, self, args, kwargs)
-        _state.recorder = None  # NOTE: the ops inside are replayed by calling the method again
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            _state.recorder = recorder
-
-    return wrapper
+    """This thread's backward hooks (see `state.Modes`)."""
+    return modes.backward_hooks
 
 
 def is_grad_enabled() -> bool:
     """True when new ops are being recorded for backward (in this thread)."""
-    return _state.grad_enabled
+    return modes.grad_enabled
 
 
 def would_record(*values) -> bool:
     """True when an op on these values would be recorded: grad mode is on and one of them is
     a Tensor that requires grad (Tensor's in-place updates ask this before changing data)."""
-    return _state.grad_enabled and any(getattr(v, "requires_grad", False) for v in values)
+    return modes.grad_enabled and any(getattr(v, "requires_grad", False) for v in values)
 
 
 class set_grad_enabled(contextlib.ContextDecorator):
@@ -95,11 +56,11 @@ class set_grad_enabled(contextlib.ContextDecorator):
         self.previous: list[bool] = []  # a stack, so one instance can be entered re-entrantly
 
     def __enter__(self):
-        self.previous.append(_state.grad_enabled)
-        _state.grad_enabled = self.mode
+        self.previous.append(modes.grad_enabled)
+        modes.grad_enabled = self.mode
 
     def __exit__(self, *exc):
-        _state.grad_enabled = self.previous.pop()
+        modes.grad_enabled = self.previous.pop()
 
 
 @contextlib.contextmanager
@@ -107,11 +68,11 @@ def rounding_noise(rng):
     """Inside the block (this thread only), perturb every op's float result by one unit in the
     last place at random: rerunning a computation so shows how far rounding can move its result
     (tl.testing uses it to tell float32 rounding from a wrong gradient)."""
-    previous, _state.rounding_noise = _state.rounding_noise, rng
+    previous, modes.rounding_noise = modes.rounding_noise, rng
     try:
         yield
     finally:
-        _state.rounding_noise = previous
+        modes.rounding_noise = previous
 
 
 class no_grad(set_grad_enabled):
@@ -137,6 +98,7 @@ class Function:
     """
 
     xp = None
+    differentiable = True  # False: never recorded on the tape (comparisons: bool results)
     once_differentiable = False  # True: backward is not differentiable; create_graph refuses it
     # Optional fast path, `backward_untracked(gy_array) -> array or tuple of arrays (or None)`:
     # the same rule as `backward` on plain arrays (or in a CUDA kernel), which the engine runs
@@ -164,11 +126,11 @@ class Function:
         fn.xp = get_array_module(*arrays)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             out = fn.forward(*arrays, **params)  # NOTE: inf and NaN are results, as in torch
-        if _state.rounding_noise is not None:
-            out = nudge_one_ulp(out, _state.rounding_noise)
+        if modes.rounding_noise is not None:
+            out = nudge_one_ulp(out, modes.rounding_noise)
         y = Tensor(out)
         share_memory_state(y, inputs)  # a view (reshape, slice, transpose) shares the version
-        if _state.grad_enabled and any(x._requires_grad for x in inputs):
+        if modes.grad_enabled and cls.differentiable and any(x._requires_grad for x in inputs):
             y._requires_grad = True
             y.creator = fn
             fn.inputs, fn.params = inputs, params  # params: to replay the node (tl.testing)
@@ -179,8 +141,8 @@ class Function:
             for counter in counters:
                 counter.recorded = True  # .numpy() of these is read-only from now on
             fn.versions = tuple(counter.value for counter in counters)
-        if _state.recorder is not None:
-            _state.recorder.on_apply(fn, inputs, params, y, out)
+        if modes.observer is not None:
+            modes.observer.on_apply(fn, inputs, params, y, out)
         return y
 
     def check_versions(self) -> None:
@@ -234,8 +196,8 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
     try:
         # NOTE: gy may be shared (Add hands one gradient to both inputs), so backward gets it
         # read-only: a backward that writes into it raises here instead of corrupting others
-        recorder = _state.recorder
-        if fn.backward_untracked is not None and not _state.grad_enabled:
+        recorder = modes.observer
+        if fn.backward_untracked is not None and not modes.grad_enabled:
             returned = fn.backward_untracked(read_only(gy.data))
             gxs = returned if isinstance(returned, tuple) else (returned,)
             gxs = tuple(None if g is None else Tensor(g) for g in gxs)
@@ -244,10 +206,10 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
         else:
             incoming = gy if gy.requires_grad else Tensor(read_only(gy.data))
             if recorder is not None:
-                recorder.alias(incoming, gy, fn)
+                recorder.on_composed_backward(fn, incoming, gy)
             gxs = fn.backward(incoming)
             if recorder is not None:
-                recorder.backward_of = None
+                recorder.on_composed_backward_done(fn)
     except ValueError as error:
         if "read-only" not in str(error):
             raise
@@ -256,7 +218,7 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
             "(gy * 3, not gy *= 3 or np.clip(gy.data, ..., out=gy.data))"
         ) from error
     gxs = gxs if isinstance(gxs, tuple) else (gxs,)
-    if _state.grad_enabled and getattr(fn, "once_differentiable", False):
+    if modes.grad_enabled and getattr(fn, "once_differentiable", False):
         raise RuntimeError(
             f"{name} is marked once_differentiable: create_graph=True through it would give "
             "wrong second derivatives"
@@ -268,7 +230,7 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
             continue
         if not isinstance(gx, Tensor):
             raise TypeError(f"{name} returned a {type(gx).__name__} for input {i}, not a Tensor")
-        if _state.grad_enabled and gy.requires_grad and not gx.requires_grad:
+        if modes.grad_enabled and gy.requires_grad and not gx.requires_grad:
             raise RuntimeError(
                 f"{name} is not differentiable: with create_graph=True it returned a gradient "
                 f"for input {i} that is cut off from the graph (made from raw arrays, or "
@@ -316,7 +278,7 @@ def run_backward(
                     results[id(y)] = (y, gy)
                 fn.check_versions()
                 gxs = _gradients_of_inputs(fn, gy)
-                for hook in _state.backward_hooks:
+                for hook in modes.backward_hooks:
                     hook(fn, gy, gxs)
                 for x, gx, needed in zip(fn.inputs, gxs, fn.needs_input_grad):
                     if needed and gx is not None:
@@ -353,7 +315,7 @@ def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -
     """Accumulate d(y)/d(leaf) into `leaf.grad` for every leaf that requires grad."""
     g = _root_gradient(y, gradient, "backward")
     grads = run_backward([y], [g], retain_graph or create_graph, create_graph)
-    recorder, _state.recorder = _state.recorder, None  # NOTE: tl.jit replays these as wholes
+    recorder, modes.observer = modes.observer, None  # NOTE: tl.jit replays these as wholes
     try:
         for leaf, g in grads.values():
             if recorder is not None:
@@ -363,8 +325,10 @@ def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -
             if recorder is not None:
                 recorder.on_call(hook, None, ([leaf for leaf, _ in grads.values()],), {})
             hook([leaf for leaf, _ in grads.values()])
+            if recorder is not None:
+                recorder.on_call_done(hook, None)
     finally:
-        _state.recorder = recorder
+        modes.observer = recorder
 
 
 def accumulate_grad(leaf: Tensor, g) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import state
 from .backend import bfloat16, device_of, get_array_module, is_floating, to_device
 
 DEFAULT_FLOAT = np.dtype(np.float32)
@@ -185,7 +186,7 @@ class Tensor:
         return len(self.data)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(")
+        body = np.array2string(self._shared_array(), separator=", ", prefix="Tensor(")
         extras = (
             [] if self.dtype in (DEFAULT_FLOAT, np.int64, np.bool_) else [f"dtype={self.dtype}"]
         )
@@ -206,6 +207,15 @@ class Tensor:
         Change such a tensor in place under `tl.no_grad()` (`w.copy_(...)`, `w -= ...`), where
         the version check sees it, or take a copy: `t.numpy().copy()`.
         """
+        self._read("numpy()")
+        return self._shared_array()
+
+    def _read(self, what: str) -> None:
+        """Tell a capture (tl.jit) that Python reads this tensor's values."""
+        if state.modes.observer is not None:
+            state.modes.observer.on_read(self, what)
+
+    def _shared_array(self) -> np.ndarray:
         if not isinstance(self.data, np.ndarray):
             return self.data.get()
         if not (self._requires_grad or self._counter.recorded):
@@ -224,29 +234,34 @@ class Tensor:
 
     def __dlpack__(self, *args, **kwargs):
         """This tensor's memory for another library, without a copy (interop.py)."""
+        self._read("__dlpack__()")
         return interop.to_dlpack(self, *args, **kwargs)
 
     def __dlpack_device__(self):
         return self.data.__dlpack_device__()
 
     def __array__(self, dtype=None, copy=None):
-        array = self.numpy()
+        self._read("np.asarray()")
+        array = self._shared_array()
         if copy:
             return np.array(array, dtype=dtype, copy=True)
         return array if dtype is None else array.astype(dtype)
 
     def item(self) -> float | int | bool:
         """The single element as a Python number."""
-        if autograd._state.recorder is not None:
-            autograd._state.recorder.on_read(self, "item()")
+        self._read("item()")
+        return self._number("item")
+
+    def _number(self, what: str):
         if self.size != 1:
             raise ValueError(
-                f"item: only one-element tensors convert to a number, got {self.shape}"
+                f"{what}: only one-element tensors convert to a number, got {self.shape}"
             )
         return self.data.item()
 
     def tolist(self) -> Any:
-        return self.numpy().tolist()
+        self._read("tolist()")
+        return self._shared_array().tolist()
 
     def __bool__(self) -> bool:
         if self.size != 1:
@@ -254,13 +269,16 @@ class Tensor:
                 f"bool: the truth value of a tensor of shape {self.shape} with {self.size} "
                 "elements is ambiguous; use (t != 0).any() or .all(), or compare t.item()"
             )
-        return bool(self.item())
+        self._read("bool()")
+        return bool(self._number("bool"))
 
     def __float__(self) -> float:
-        return float(self.item())
+        self._read("float()")
+        return float(self._number("float"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        self._read("int()")
+        return int(self._number("int"))
 
     def to(self, device=None, dtype=None) -> Tensor:
         """This tensor on `device` and/or as `dtype`, differentiably; self if nothing changes.
@@ -337,6 +355,7 @@ class Tensor:
         with tracing():
             autograd.backward(self, gradient, retain_graph, create_graph)
 
+    @state.replayed_whole  # tl.jit replays it by calling it again
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradient, or with set_to_none=False replace an existing one by zeros."""
         if set_to_none or self.grad is None:
@@ -352,8 +371,8 @@ class Tensor:
                 "gradient would be lost; compute a new tensor instead (x = x + y), or wrap the "
                 "update in `with tl.no_grad():`"
             )
-        if autograd._state.recorder is not None:
-            autograd._state.recorder.on_in_place(self, other, update)
+        if state.modes.observer is not None:
+            state.modes.observer.on_in_place(self, other, update)
         update(self.data, other.data if isinstance(other, Tensor) else other)
         self._version += 1
         return self
@@ -593,5 +612,3 @@ class Tensor:
 
 
 from . import autograd, interop, ops  # noqa: E402  (they import Tensor from this module)
-
-Tensor.zero_grad = autograd.replayed_whole(Tensor.zero_grad)  # tl.jit replays it whole

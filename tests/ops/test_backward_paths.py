@@ -62,7 +62,29 @@ EXAMPLES = {
     ops.shape.BroadcastTo: lambda: ((RNG.standard_normal((3, 1)),), {"shape": (2, 3, 4)}),
     ops.shape.SumTo: lambda: ((RNG.standard_normal((2, 3, 4)),), {"shape": (3, 1)}),
     ops.unary.Cast: lambda: ((RNG.standard_normal((3, 4)),), {"dtype": np.dtype(np.float32)}),
+    ops.unary.Abs: lambda: ((np.array([[-1.5, 0.0, 2.0], [3.0, -0.25, 0.0]]),), {}),
+    ops.arithmetic.Maximum: lambda: ((_ties((3, 4)), _ties((3, 4))), {}),
+    ops.arithmetic.Minimum: lambda: ((_ties((3, 4)), _ties((3, 4))), {}),
+    ops.arithmetic.Where: lambda: (
+        (RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4)), RNG.random((3, 4)) > 0.5),
+        {},
+    ),  # fmt: skip
+    ops.arithmetic.Clip: lambda: (
+        (_ties((3, 4)),),
+        {"low": np.float64(-1.0), "high": np.float64(1.0)},
+    ),  # fmt: skip
+    ops.reduce.Extremum: lambda: (
+        (_ties((3, 4, 2)),),
+        {"axes": (1,), "keepdims": False, "largest": True},
+    ),  # fmt: skip
+    ops.shape.TakeRows: lambda: ((RNG.standard_normal((5, 3)), np.array([[0, 4], [4, 2]])), {}),
+    ops.loss.PickClass: lambda: ((RNG.standard_normal((4, 3)), np.array([2, 0, 2, 1])), {}),
 }
+
+
+def _ties(shape):
+    """Values in {-2, -1, 0, 1, 2}: ties, and values on the clip bounds, are common."""
+    return RNG.integers(-2, 3, shape).astype(np.float64)
 
 
 def _all_functions(cls=Function):
@@ -86,10 +108,11 @@ def test_fast_path_and_differentiable_backward_agree(op, only_first):
     arrays, params = EXAMPLES[op]()
 
     def gradients(create_graph):
-        xs = [tl.tensor(a, requires_grad=not (only_first and i)) for i, a in enumerate(arrays)]
+        xs = [tl.tensor(a, requires_grad=a.dtype.kind == "f" and not (only_first and i))
+              for i, a in enumerate(arrays)]  # fmt: skip
         y = op.apply(*xs, **params)
         v = tl.tensor(np.random.default_rng(1).standard_normal(y.shape), dtype=y.dtype)
-        wanted = xs[:1] if only_first else xs
+        wanted = [x for x in (xs[:1] if only_first else xs) if x.requires_grad]
         found = tl.grad(y, wanted, grad_outputs=v, create_graph=create_graph)
         return [g.numpy() for g in found]
 

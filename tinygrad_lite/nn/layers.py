@@ -47,15 +47,9 @@ class Linear(Module):
 
 def embedding(indices, weight: Tensor) -> Tensor:
     """The rows of `weight` picked by integer `indices` (any shape): weight[indices]."""
-    indices = indices.numpy() if isinstance(indices, Tensor) else np.asarray(indices)
-    if indices.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got {indices.dtype}")
-    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
-        raise IndexError(
-            f"embedding: indices must be in [0, {weight.shape[0]}), got values from "
-            f"{indices.min()} to {indices.max()}"
-        )
-    return weight[weight.xp.asarray(indices)]
+    if not isinstance(indices, Tensor):
+        indices = Tensor(weight.xp.asarray(indices))
+    return ops.shape.TakeRows.apply(weight, indices)  # NOTE: indices an input: tl.jit follows them
 
 
 class Embedding(Module):

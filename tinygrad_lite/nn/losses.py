@@ -59,12 +59,6 @@ def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tens
     (so p = 0 or 1 gives a large finite loss, not inf, and a finite gradient). Prefer the
     `_with_logits` form."""
     input, target = _same_shape(input, target, "binary_cross_entropy")
-    values = input.numpy()
-    if values.size and (values.min() < 0 or values.max() > 1):
-        raise ValueError(
-            "binary_cross_entropy: input must be probabilities in [0, 1]; for raw scores use "
-            "binary_cross_entropy_with_logits"
-        )
     return reduced_loss(BinaryCrossEntropy, "binary_cross_entropy", input, target, reduction)
 
 
@@ -82,19 +76,6 @@ def _class_axis_last(x: Tensor) -> Tensor:
     if x.ndim <= 2:
         return x
     return ops.permute(x, 0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
-
-
-def _labels(target, classes: int, name: str) -> np.ndarray:
-    """Integer class labels as a NumPy array, checked to lie in [0, classes)."""
-    labels = np.asarray(target.numpy() if isinstance(target, Tensor) else target)
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"{name}: class labels must be integers, got {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise ValueError(
-            f"{name}: labels must be in [0, {classes}), got values from {labels.min()} "
-            f"to {labels.max()}"
-        )
-    return labels
 
 
 def cross_entropy(
@@ -126,10 +107,11 @@ def cross_entropy(
             )
         target = _class_axis_last(target)
     else:
-        labels = _labels(target, classes, "cross_entropy")
-        if labels.shape != batch_shape:
-            raise ValueError(f"cross_entropy: labels {labels.shape} for logits {input.shape}")
-        target = ops.loss.OneHot.apply(target, classes=classes, dtype=input.dtype)
+        if target.shape != batch_shape:
+            raise ValueError(f"cross_entropy: labels {target.shape} for logits {input.shape}")
+        target = ops.loss.OneHot.apply(
+            target, classes=classes, dtype=input.dtype, name="cross_entropy"
+        )  # NOTE: the op checks the labels' values, on every tl.jit replay too
     if label_smoothing:
         target = target * (1 - label_smoothing) + label_smoothing / classes
     losses = ops.softmax_cross_entropy(_class_axis_last(input), target)
@@ -142,11 +124,10 @@ def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     (input,) = amp.widen(as_tensor(input))  # float32 inside tl.amp.autocast
     if input.ndim != 2:
         raise ValueError(f"nll_loss: log-probabilities need shape (N, C), got {input.shape}")
-    labels = _labels(target, input.shape[1], "nll_loss")
+    labels = as_tensor(target, like=input)
     if labels.shape != input.shape[:1]:
         raise ValueError(f"nll_loss: labels {labels.shape} for log-probabilities {input.shape}")
-    rows, labels = input.xp.arange(input.shape[0]), input.xp.asarray(labels)
-    return _reduce(-input[rows, labels], reduction, "nll_loss")
+    return _reduce(-ops.loss.PickClass.apply(input, labels), reduction, "nll_loss")
 
 
 def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from .. import autograd
+from .. import autograd, state
 from ..autograd import no_grad
 from ..backend import is_floating, to_device
 from ..tensor import Structure, Tensor
@@ -49,8 +49,8 @@ class Module:
         Structure.version += 1
 
     def __call__(self, *args, **kwargs):
-        if autograd._state.recorder is not None:
-            autograd._state.recorder.on_module(self)
+        if state.modes.observer is not None:
+            state.modes.observer.on_module(self)
         return self.forward(*args, **kwargs)
 
     def __getattr__(self, name: str):

@@ -178,8 +178,16 @@ class Maximum(Function):
         return self.xp.maximum(a, b)
 
     def backward(self, gy):
-        share_a = self.share_a.astype(gy.dtype)
-        return gy * Tensor(share_a), gy * Tensor(1 - share_a)
+        return _split(gy, Tensor(self.share_a.astype(gy.dtype)))
+
+    def backward_untracked(self, gy):
+        return _split(gy, self.share_a.astype(gy.dtype))
+
+
+def _split(gy, share_a):
+    """(gy · share_a, gy · (1 - share_a)): the rule of Maximum, Minimum and Where, on arrays
+    or on Tensors alike."""
+    return gy * share_a, gy * (1 - share_a)
 
 
 class Minimum(Maximum):
@@ -194,19 +202,22 @@ class Minimum(Maximum):
         return self.xp.minimum(a, b)
 
 
-class Where(Function):
+class Where(Maximum):
     """y = a where `condition` else b (condition is a boolean array, not differentiated).
 
-    Backward: ga = gy where condition else 0, gb = gy where not condition else 0.
+    Backward: ga = gy where condition else 0, gb = gy where not condition else 0 (Maximum's
+    rule, with a's share 1 where the condition holds).
     """
 
     def forward(self, a, b, condition):
-        self.condition = condition
+        self.share_a = condition
         return self.xp.where(condition, a, b)
 
     def backward(self, gy):
-        mask = Tensor(self.condition.astype(gy.dtype))
-        return gy * mask, gy * (1 - mask)
+        return (*super().backward(gy), None)
+
+    def backward_untracked(self, gy):
+        return (*super().backward_untracked(gy), None)
 
 
 class Clip(Function):
@@ -229,6 +240,25 @@ class Clip(Function):
 
     def backward(self, gy):
         return gy * Tensor(self.inside.astype(gy.dtype))
+
+    def backward_untracked(self, gy):
+        return gy * self.inside.astype(gy.dtype)
+
+
+class Compare(Function):
+    """y = a < b (or <=, >, >=, ==, != by NumPy ufunc `name`): a bool tensor.
+
+    Not differentiable (`differentiable = False`: never on the tape), but an op all the same, so
+    that tl.jit recomputes a mask such as `x * (x > 0.5)` at every replay instead of freezing it.
+    """
+
+    differentiable = False
+
+    def forward(self, a, b, name: str):
+        return getattr(self.xp, name)(a, b)
+
+    def backward(self, gy):
+        return None, None
 
 
 def add(a, b) -> Tensor:
@@ -275,8 +305,9 @@ def where(condition, a, b) -> Tensor:
     a, b = broadcast_pair(a, b, "where")
     shape = broadcast_shape("where", condition.shape, a.shape, b.shape)
     a, b = (broadcast_to(t, shape) if t.requires_grad else t for t in (a, b))
-    condition = condition.xp.broadcast_to(condition.data, shape)
-    return Where.apply(a, b, condition=condition)
+    if condition.shape != shape:
+        condition = broadcast_to(condition, shape)
+    return Where.apply(a, b, condition)  # NOTE: an input, so tl.jit follows a computed mask
 
 
 def clip(x, low=None, high=None) -> Tensor:
@@ -295,4 +326,4 @@ def compare(a, b, name: str) -> Tensor:
     like = a if isinstance(a, Tensor) else b
     a, b = as_tensor(a, like, dtype), as_tensor(b, like, dtype)
     broadcast_shape(name, a.shape, b.shape)
-    return Tensor(getattr(a.xp, name)(a.data, b.data))
+    return Compare.apply(a, b, name=name)

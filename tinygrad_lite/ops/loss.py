@@ -71,11 +71,47 @@ class OneHot(Function):
     Backward: none (integer labels have no gradient).
     """
 
-    def forward(self, labels, classes: int, dtype):
+    def forward(self, labels, classes: int, dtype, name: str = "one_hot"):
+        check_labels(labels, classes, name)
         return self.xp.eye(classes, dtype=dtype)[labels.reshape(-1)]
 
     def backward(self, gy):
         return (None,)
+
+
+def check_labels(labels, classes: int, name: str) -> None:
+    """Raise unless `labels` (an array) are integers in [0, classes). Called inside forwards,
+    so that a tl.jit replay checks every batch as eager does."""
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{name}: class labels must be integers, got {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(
+            f"{name}: labels must be in [0, {classes}), got values from {labels.min()} "
+            f"to {labels.max()}"
+        )
+
+
+class PickClass(Function):
+    """y[i] = x[i, labels[i]] for x (N, C) and integer labels (N,): nll_loss's gather.
+
+    Backward: gx = zeros with gy[i] at (i, labels[i]); the labels get no gradient.
+    """
+
+    def forward(self, x, labels):
+        check_labels(labels, x.shape[1], "nll_loss")
+        self.rows = self.xp.arange(x.shape[0])
+        return x[self.rows, labels]
+
+    def backward(self, gy):
+        x, labels = self.inputs
+        picked = OneHot.apply(labels, classes=x.shape[1], dtype=gy.dtype)
+        return gy.reshape(-1, 1) * picked, None
+
+    def backward_untracked(self, gy):
+        x, labels = (t.data for t in self.inputs)
+        gx = self.xp.zeros(x.shape, gy.dtype)
+        gx[self.rows, labels] = gy
+        return gx, None
 
 
 def softmax_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
@@ -153,6 +189,11 @@ class BinaryCrossEntropy(ReducedLoss):
     """
 
     def losses(self, p, t):
+        if p.size and (p.min() < 0 or p.max() > 1):  # NOTE: here, so a tl.jit replay checks too
+            raise ValueError(
+                "binary_cross_entropy: input must be probabilities in [0, 1]; for raw scores "
+                "use binary_cross_entropy_with_logits"
+            )
         log_p = self.xp.maximum(self.xp.log(p), -100)  # log 0 = -inf, clamped
         log_not_p = self.xp.maximum(self.xp.log1p(-p), -100)
         return -(t * log_p + (1 - t) * log_not_p)

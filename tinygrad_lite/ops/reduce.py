@@ -92,6 +92,10 @@ class Extremum(Function):
         gx = broadcast_to(_keepdims(gy, self.input_shape, self.axes), self.input_shape)
         return gx * Tensor(self.share.astype(gy.dtype))
 
+    def backward_untracked(self, gy):
+        gx = _spread(self.xp, gy, self.input_shape, self.axes)
+        return gx * self.share.astype(gy.dtype)
+
 
 class LogSumExp(Function):
     """y = log(sum(exp(x))) over `axes`, computed as m + log(sum(exp(x - m))) with m = max(x).

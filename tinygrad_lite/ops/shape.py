@@ -112,6 +112,34 @@ class GetItem(Function):
         return ScatterAdd.apply(gy, shape=self.input_shape, index=self.index)
 
 
+class TakeRows(Function):
+    """y = weight[indices]: the rows picked by integer indices of any shape (an embedding).
+
+    Backward: gweight = zeros like weight, with gy's rows scatter-added at `indices` (repeats
+    accumulate); the indices get no gradient.
+    """
+
+    def forward(self, weight, indices):
+        if indices.dtype.kind not in "iu":
+            raise TypeError(f"embedding: indices must be integers, got {indices.dtype}")
+        if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+            raise IndexError(
+                f"embedding: indices must be in [0, {weight.shape[0]}), got values from "
+                f"{indices.min()} to {indices.max()}"
+            )
+        return weight[indices]
+
+    def backward(self, gy):
+        weight, indices = self.inputs
+        return ScatterAdd.apply(gy, shape=weight.shape, index=indices.data), None
+
+    def backward_untracked(self, gy):
+        weight, indices = (t.data for t in self.inputs)
+        gweight = self.xp.zeros(weight.shape, dtype=gy.dtype)
+        scatter_add(self.xp, gweight, indices, gy)
+        return gweight, None
+
+
 class ScatterAdd(Function):
     """y = zeros(shape) with x added at `index`: y[index] += x, repeated indices accumulating.
 

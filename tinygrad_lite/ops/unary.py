@@ -109,8 +109,10 @@ class Abs(Function):
         return self.xp.abs(x)
 
     def backward(self, gy):
-        x = self.inputs[0]
-        return gy * Tensor(self.xp.sign(x.data))
+        return gy * Tensor(self.xp.sign(self.inputs[0].data))
+
+    def backward_untracked(self, gy):
+        return gy * self.xp.sign(self.inputs[0].data)
 
 
 class Sin(Function):
