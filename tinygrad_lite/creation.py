@@ -23,6 +23,16 @@ def manual_seed(seed: int) -> None:
     _rng = np.random.default_rng(seed)
 
 
+def generator_state() -> dict:
+    """The global generator's state (tl.jit checks that a capture drew no random numbers)."""
+    return _rng.bit_generator.state
+
+
+def set_generator_state(saved: dict) -> None:
+    """Put back a state from `generator_state` (a refused tl.jit capture drew numbers)."""
+    _rng.bit_generator.state = saved
+
+
 def fresh_seed() -> int:
     """A fresh seed from the global generator, for objects with generators of their own (a
     DataLoader's shuffling), so that tl.manual_seed makes them reproducible too."""

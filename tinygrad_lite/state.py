@@ -92,6 +92,7 @@ def replayed_whole(method):
         observer.on_call_done(method, self)
         return result
 
+    wrapper.replayed_whole = True
     return wrapper
 
 

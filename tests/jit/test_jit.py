@@ -146,7 +146,7 @@ def test_reading_a_value_inside_the_step_is_refused():
             loss = loss * 2
         return loss
 
-    with pytest.raises(JitError, match=r"item\(\) of a tensor computed inside"):
+    with pytest.raises(JitError, match=r"item\(\) of a tensor of shape \(\) inside the captured"):
         step(tl.ones((2, 3)))
 
 
@@ -158,20 +158,19 @@ def test_random_numbers_inside_the_step_are_refused():
     def step(x):
         return model(x).sum()
 
-    step(tl.ones((4, 3)))
-    with pytest.raises(JitError, match="depends on data the capture cannot see"):
+    with pytest.raises(JitError, match="draws random numbers"):
         step(tl.ones((4, 3)))
 
 
 def test_control_flow_that_changes_the_ops_is_refused():
-    calls = []
+    """The last line of defence: a branch on raw array values (`.data` is not guarded) that
+    takes another way on the second call."""
 
     @jit
     def step(x):
-        calls.append(1)
-        return x * 2 if len(calls) == 1 else (x * 2).sum()
+        return x * 2 if x.data.sum() < 3 else (x * 2).sum()
 
-    step(tl.ones(3))
+    step(tl.ones(3) * 0)
     with pytest.raises(JitError, match="operations on its first call"):
         step(tl.ones(3))
 
@@ -252,13 +251,13 @@ def test_source_shows_the_replayed_program_line_by_line():
     for _ in range(3):
         jitted(x, y)
     lines = jitted.source.splitlines()
-    assert lines[0] == "def replay(arguments, externals):"
-    assert lines[1].strip() == "v0, v1, = arguments"
+    assert lines[0] == "def replay(_arguments, _externals, _tensors):"
+    assert lines[1].strip() == "_v0, _v1, = _arguments"
     forwards = [re.search(r"(\w+)\.forward\(", line)[1] for line in lines if "forward(" in line]
-    assert forwards == ["affine0", "sigmoid1", "squarederror2"]  # the loss with its mean
+    assert forwards == ["op0_affine", "op1_sigmoid", "op2_squarederror"]  # loss with its mean
     assert sum("backward_untracked" in line for line in lines) == 3
-    assert sum(line.strip().startswith("accumulate_grad(leaf") for line in lines) == 2
-    assert lines[-2].strip().startswith("step") and lines[-1].strip() == "return (v6,)"
+    assert sum(line.strip().startswith("_accumulate_grad(leaf") for line in lines) == 2
+    assert lines[-2].strip().startswith("call") and lines[-1].strip() == "return (_v6,)"
 
 
 def test_a_step_on_0_d_tensors_replays_bit_identically():
@@ -302,7 +301,7 @@ def test_a_replay_frees_arrays_where_eager_does():
         step(x, labels)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
-    assert "release(" in jitted.source and "del v" in jitted.source
+    assert "_release(" in jitted.source and "del _v" in jitted.source
     # measured: 1.15x (an op's output stays until its own backward; eager drops it earlier
     # when that backward does not read it), 1.88x before replays freed anything
     assert peaks[1] <= 1.25 * peaks[0], peaks

@@ -13,8 +13,33 @@ from typing import Any
 
 import numpy as np
 
+from .. import state as engine_state
 from ..autograd import replayed_whole
 from ..tensor import Tensor
+
+
+class ParameterGroup(dict):
+    """One entry of `optimizer.param_groups`: a plain dict of hyper-parameters and 'params',
+    except that a capture (tl.jit) hears Python code read or write it inside a step, so that a
+    replay never runs with a learning rate the step read at capture and that changed since."""
+
+    def __getitem__(self, key):
+        value = dict.__getitem__(self, key)
+        if engine_state.modes.observer is not None:
+            engine_state.modes.observer.on_parameter_group(self, key, value, write=False)
+        return value
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def __setitem__(self, key, value) -> None:
+        if engine_state.modes.observer is not None:
+            engine_state.modes.observer.on_parameter_group(self, key, value, write=True)
+        dict.__setitem__(self, key, value)
+
+    def update(self, *args, **kwargs) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
 
 
 class Optimizer:
@@ -33,7 +58,9 @@ class Optimizer:
             raise ValueError(f"{name}: got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.defaults = defaults
-        self.param_groups = [{**defaults, **g, "params": list(g["params"])} for g in groups]
+        self.param_groups = [
+            ParameterGroup({**defaults, **g, "params": list(g["params"])}) for g in groups
+        ]
         self.state: dict[int, dict[str, Any]] = {}  # keyed by id(param)
         for group in self.param_groups:
             check_hyper_parameters(name, group)
@@ -58,6 +85,7 @@ class Optimizer:
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
         for group in self.param_groups:
+            group = dict(group)  # NOTE: a plain dict: update() reads it per parameter
             for p in group["params"]:
                 if p.grad is None:
                     continue
