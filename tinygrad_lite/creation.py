@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import state
 from .ops.arguments import unpack_sizes
 from .tensor import DEFAULT_FLOAT, Tensor
 
@@ -49,7 +50,10 @@ def _float(dtype) -> np.dtype:
 def tensor(data: Any, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A new tensor holding a copy of `data` (torch.tensor); Python floats become float32."""
     data = data.data if isinstance(data, Tensor) else data
-    data = data.copy() if hasattr(data, "shape") else data  # NOTE: Tensor() itself shares arrays
+    if hasattr(data, "shape"):  # NOTE: Tensor() itself shares arrays
+        source, data = data, data.copy()
+        if state.modes.observer is not None:  # tl.jit copies the array of each call
+            state.modes.observer.on_convert(source, data)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 

@@ -43,6 +43,9 @@ class CaptureObserver(Protocol):
     def on_apply(self, fn, inputs, params, y, returned) -> None:
         """Function.apply ran `fn.forward`, which returned `returned` (y's array)."""
 
+    def on_convert(self, source, result) -> None:
+        """`result` is a new array converted (or copied) from `source` outside an op."""
+
     def on_backward_untracked(self, fn, gy, gxs, returned) -> None:
         """The backward walk ran `fn.backward_untracked` on gy's array, giving `gxs`."""
 

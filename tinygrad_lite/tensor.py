@@ -25,6 +25,8 @@ def _as_array(data: Any, dtype) -> Any:
         data = np.asarray(data)
     if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
         array = data if dtype is None else data.astype(dtype, copy=False)
+        if array is not data and state.modes.observer is not None:  # tl.jit converts each call
+            state.modes.observer.on_convert(data, array)
     else:
         array = np.asarray(data, dtype=dtype)
         if dtype is None and array.dtype == np.float64:  # Python floats: the default float dtype

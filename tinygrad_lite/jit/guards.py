@@ -65,7 +65,8 @@ def _replayed_whole_owner(value) -> bool:
 
 
 def _is_library(function) -> bool:
-    return (getattr(function, "__module__", None) or "builtins").startswith(_LIBRARIES)
+    module = getattr(function, "__module__", None)  # NOTE: None for code run by exec()
+    return module is not None and module.startswith(_LIBRARIES)
 
 
 def contents(value):
@@ -139,6 +140,10 @@ class PythonState:
     def _value(self, value, description: str, depth: int) -> None:
         if isinstance(value, _IMMUTABLE) or id(value) in self._seen:
             return
+        if isinstance(value, (types.FunctionType, types.MethodType)) or hasattr(value, "func"):
+            if not _is_library(value):
+                self._function(value, description, depth + 1)
+            return
         self._seen.add(id(value))
         self.keep.append(value)
         if isinstance(value, (types.ModuleType, type, Tensor)) or getattr(
@@ -147,9 +152,6 @@ class PythonState:
             return  # identity (the name's guard); tensors are guarded as the plan's inputs
         if isinstance(value, (np.random.Generator, random.Random)):
             self.generators.append(value)
-        elif isinstance(value, (types.FunctionType, types.MethodType)) or hasattr(value, "func"):
-            if not _is_library(value):
-                self._function(value, description, depth + 1)
         elif isinstance(value, Module):
             for module in value.modules():
                 self.add_module(module, f"{description} (a {type(module).__name__})")

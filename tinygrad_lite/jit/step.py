@@ -21,6 +21,7 @@ from .trees import ResultTree, argument_key
 # grows with the number of calls.
 MAX_PLANS = 16
 MAX_UNFINISHED = 8
+MAX_PENDING = 4
 
 
 class Jitted:
@@ -36,6 +37,7 @@ class Jitted:
         self.captures = 0
         self.unfinished = 0
         self.eager_reason: str | None = None  # set when the step runs eagerly for good
+        self.eager_keys: set = set()  # kinds of arguments whose result stays in a graph
         self._lock = threading.RLock()  # NOTE: a plan's holders are shared: one call at a time
 
     @property
@@ -55,6 +57,8 @@ class Jitted:
         argument, arrays, tensors, objects = argument_key(args, kwargs)
         key = (argument, modes.grad_enabled, modes.autocast_dtype)
         with self._lock:
+            if key in self.eager_keys:
+                return self.step(*args, **kwargs)
             for plan in self.plans.get(key, ()):
                 if plan.holds(tensors):
                     return plan.run(arrays, tensors)
@@ -75,6 +79,10 @@ class Jitted:
                 raise recorder.refused
             _check_after_call(recorder, python, randoms)
             tree = ResultTree(result, recorder.slot)
+            if _in_a_graph(result):
+                self._run_eagerly(key, "it returns a tensor whose graph is still to be "
+                                  "differentiated outside the step")  # fmt: skip
+                return result
             if first is not None:
                 _compare(first[0], recorder)
                 if not first[1].same_as(tree):
@@ -104,8 +112,18 @@ class Jitted:
                 f"{self.unfinished} captures did not repeat (an argument that is a number, or "
                 "Python state the step reads, differs at every call)"
             )
-        while len(self.pending) > 2:  # NOTE: a capture holds its arrays: keep few
+        while len(self.pending) > MAX_PENDING:  # NOTE: a capture holds its arrays: keep few
             del self.pending[next(iter(self.pending))]
+
+    def _run_eagerly(self, key, why: str) -> None:
+        """Calls with these kinds of arguments run the step as written, for good."""
+        self.pending.pop(key, None)
+        if not self.eager_keys:
+            warnings.warn(f"tl.jit: {getattr(self.step, '__name__', 'the step')} runs eagerly "
+                          f"for these arguments: {why}", RuntimeWarning, stacklevel=4)  # fmt: skip
+        self.eager_keys.add(key)
+        if len(self.eager_keys) > MAX_PLANS:
+            self._give_up(f"more than {MAX_PLANS} kinds of arguments")
 
     def _give_up(self, why: str) -> None:
         self.eager_reason = why
@@ -115,6 +133,20 @@ class Jitted:
             f"tl.jit: {getattr(self.step, '__name__', 'the step')} runs eagerly from now on: "
             f"{why}", RuntimeWarning, stacklevel=3,
         )  # fmt: skip
+
+
+def _in_a_graph(result) -> bool:
+    """Whether a result tensor still has a graph behind it (backward not yet run): a replay,
+    which returns plain tensors, could not be differentiated."""
+    if isinstance(result, Tensor):
+        return result.creator is not None and result.creator.inputs is not None
+    if isinstance(result, dict):
+        return any(map(_in_a_graph, result.values()))
+    if isinstance(result, (list, tuple)):
+        return any(map(_in_a_graph, result))
+    if hasattr(result, "__dataclass_fields__"):
+        return any(map(_in_a_graph, vars(result).values()))
+    return False
 
 
 def _check_after_call(recorder: Recorder, python: PythonState, randoms: RandomStates) -> None:

@@ -212,6 +212,11 @@ class Sequential(Module):
     def __getitem__(self, index: int) -> Module:
         return list(self.children())[index]
 
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Replace one layer (model[1] = ReLU()), keeping its place and name, as in PyTorch."""
+        name = list(dict(self.named_children()))[index]
+        setattr(self, name, module)
+
     def __len__(self) -> int:
         return len(list(self.children()))
 
