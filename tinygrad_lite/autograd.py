@@ -321,6 +321,8 @@ def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -
             if recorder is not None:
                 recorder.on_set_grad(leaf, g)
             accumulate_grad(leaf, g)
+            if recorder is not None:
+                recorder.on_grad_written(leaf)
         for hook in list(post_backward_hooks):
             if recorder is not None:
                 recorder.on_call(hook, None, ([leaf for leaf, _ in grads.values()],), {})

@@ -56,7 +56,13 @@ class CaptureObserver(Protocol):
         """`fn.backward` returned."""
 
     def on_set_grad(self, leaf, g) -> None:
-        """backward wrote (or added) `g` into `leaf.grad`."""
+        """backward is about to write (or add) `g` into `leaf.grad`."""
+
+    def on_grad_written(self, leaf) -> None:
+        """It did: `leaf.grad` is the new gradient."""
+
+    def on_grad_assigned(self, tensor, value) -> None:
+        """Python code of the step sets `tensor.grad = value` (None, or a Tensor)."""
 
     def on_in_place(self, target, other, update) -> None:
         """`update(target.data, other)` is about to change a tensor in place."""

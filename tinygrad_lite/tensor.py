@@ -153,7 +153,7 @@ class Tensor:
         self.data = _as_array(data, dtype)
         if device is not None:
             self.data = to_device(self.data, device)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.creator = None  # the Function that produced this tensor; None for a leaf
         self._counter = VersionCounter()  # bumped by every in-place change, checked by backward
         if isinstance(data, Tensor):
@@ -163,6 +163,14 @@ class Tensor:
             self.requires_grad_()
 
     # ---- attributes -------------------------------------------------------------------------
+    def _set_grad(self, value: Tensor | None) -> None:
+        if state.modes.observer is not None:  # the step's own code sets it: tl.jit replays it
+            state.modes.observer.on_grad_assigned(self, value)
+        self._grad = value
+
+    grad = property(
+        lambda self: self._grad, _set_grad, doc="The gradient backward accumulated, or None."
+    )
     shape = property(lambda self: self.data.shape, doc="Tuple of dimensions.")
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
     size = property(lambda self: self.data.size, doc="Number of elements.")

@@ -429,3 +429,36 @@ def step(x, y):
         h = h * 2
     return train(F.cross_entropy(h, y))
 """)
+
+# ---- gradients read and changed inside the step ----------------------------------------------
+case("the XOR step written with raw ops (E1)", "equal", """
+w1 = tl.tensor(np.random.default_rng(1).standard_normal((2, 4)), dtype=np.float32,
+               requires_grad=True)
+w2 = tl.tensor(np.random.default_rng(2).standard_normal((4, 1)), dtype=np.float32,
+               requires_grad=True)
+xor_x = tl.tensor(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32))
+xor_y = tl.tensor(np.array([[0], [1], [1], [0]], np.float32))
+def step(x, y):
+    o = ((x @ w1).sigmoid() @ w2).sigmoid()
+    loss = ((o - y) ** 2).mean()
+    loss.backward()
+    with tl.no_grad():
+        for w in (w1, w2):
+            w -= 0.5 * w.grad
+            w.grad = None
+    return loss
+def arguments(i):
+    return (xor_x, xor_y), {}
+def state():
+    return [w1.data.tobytes(), w2.data.tobytes()]
+""")
+case("a gradient scaled in place inside the step", "equal", """
+def step(x, y):
+    loss = F.cross_entropy(model(x), y)
+    opt.zero_grad()
+    loss.backward()
+    with tl.no_grad():
+        model[0].weight.grad.mul_(0.5)
+    opt.step()
+    return loss
+""")

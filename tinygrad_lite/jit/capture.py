@@ -25,7 +25,6 @@ class Recorder:
         self.produced: set[int] = set()  # slots made by recorded steps
         self.modules: dict[int, object] = {}
         self.backward_of = None  # the Function whose composed backward is running
-        self.grad_leaves: list[Tensor] = []
         self.group_reads: list[tuple] = []  # (parameter group, key, value) Python code read
         self.python = python
         self.journal = Journal()
@@ -119,15 +118,20 @@ class Recorder:
             self.steps.append(("grad", leaf, self.slot(g)))
         else:  # NOTE: to the tensor passed at each replay, not to the one captured
             self.steps.append(("argument_grad", index, self.slot(g)))
-        self.grad_leaves.append(leaf)
+
+    def on_grad_written(self, leaf: Tensor) -> None:
+        """The step may read leaf.grad next (w -= lr * w.grad): its array is the replay's too."""
+        slot = self._output_slot(leaf.grad.data)
+        index = self.argument_index.get(id(leaf))
+        self.steps.append(("read_grad", leaf if index is None else index, slot))
+
+    def on_grad_assigned(self, tensor: Tensor, value) -> None:
+        self.journal.tensor(tensor)
+        source = None if value is None else self.slot(value)
+        index = self.argument_index.get(id(tensor))
+        self.steps.append(("set_grad", tensor if index is None else index, source))
 
     def on_in_place(self, target: Tensor, other, update) -> None:
-        if any(target is leaf.grad for leaf in self.grad_leaves):
-            self.refuse(
-                "tl.jit: an in-place change of a .grad made by this step's backward cannot be "
-                "replayed (each replay makes new gradients); change gradients in a function "
-                "marked @tl.autograd.replayed_whole, as clip_grad_norm_ is"
-            )
         self.journal.tensor(target)
         source = self.slot(other) if isinstance(other, Tensor) else ("constant", other)
         self.steps.append(("in_place", self.slot(target), source, update))

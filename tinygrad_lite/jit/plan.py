@@ -76,6 +76,7 @@ class Plan:
             "_accumulate_grad": autograd.accumulate_grad,
             "_as_array": _as_array,
             "_as_arrays": _as_arrays,
+            "_Tensor": Tensor,
         }
         lines = []
         if recorder.arguments:
@@ -171,6 +172,19 @@ class Plan:
     def _argument_grad(self, index, argument, source):
         return [f"_accumulate_grad(_tensors[{argument}], _v{source})"]
 
+    def _read_grad(self, index, leaf, target):
+        return [f"_v{target} = {self._tensor(index, leaf)}.grad.data"]
+
+    def _set_grad(self, index, tensor, source):
+        value = "None" if source is None else f"_Tensor(_v{source})"
+        return [f"{self._tensor(index, tensor)}.grad = {value}"]
+
+    def _tensor(self, index, tensor) -> str:
+        """A tensor the step names: the argument at that position, or the captured Tensor."""
+        if isinstance(tensor, int):
+            return f"_tensors[{tensor}]"
+        return self._name(f"tensor{index}", tensor)
+
     def _in_place(self, index, target, source, update):
         constant = isinstance(source, tuple)
         value = self._name(f"constant{index}", source[1]) if constant else f"_v{source}"
@@ -210,8 +224,10 @@ def _dead_after(steps, outputs, arrays) -> dict[int, tuple[list, list]]:
                 last_call[id(fields[0])] = (index, fields[0])
         elif kind == "convert":
             slots = (fields[0], fields[2])
-        elif kind in ("grad", "argument_grad"):
+        elif kind in ("grad", "argument_grad", "read_grad"):
             slots = (fields[1],)
+        elif kind == "set_grad":
+            slots = () if fields[1] is None else (fields[1],)
         elif kind == "in_place":
             slots = (fields[0],) if isinstance(fields[1], tuple) else (fields[0], fields[1])
         else:  # a call replayed whole reads tensors, not slots

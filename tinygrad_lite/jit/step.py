@@ -213,8 +213,8 @@ def _same_step(a, b) -> bool:
                 and _same_constant(a[3], b[3]))  # fmt: skip
     if kind == "backward":
         return type(a[1]) is type(b[1]) and a[2:] == b[2:]
-    if kind == "grad":
-        return a[1] is b[1] and a[2] == b[2]
+    if kind in ("grad", "read_grad", "set_grad"):  # a Tensor, or an argument's position
+        return (a[1] is b[1] or (type(a[1]) is int and a[1] == b[1])) and a[2] == b[2]
     if kind == "in_place":
         return a[1] == b[1] and _same_constant(a[2], b[2]) and _same_function(a[3], b[3])
     if kind == "call":
