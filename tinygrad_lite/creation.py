@@ -13,7 +13,7 @@ import numpy as np
 
 from . import state
 from .ops.arguments import unpack_sizes
-from .tensor import DEFAULT_FLOAT, Tensor
+from .tensor import DEFAULT_FLOAT, Tensor, plain_array
 
 _rng = np.random.default_rng()
 
@@ -49,7 +49,7 @@ def _float(dtype) -> np.dtype:
 
 def tensor(data: Any, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A new tensor holding a copy of `data` (torch.tensor); Python floats become float32."""
-    data = data.data if isinstance(data, Tensor) else data
+    data = data.data if isinstance(data, Tensor) else plain_array(data)
     if hasattr(data, "shape"):  # NOTE: Tensor() itself shares arrays
         source, data = data, data.copy()
         if state.modes.observer is not None:  # tl.jit copies the array of each call

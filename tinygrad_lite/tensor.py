@@ -24,6 +24,7 @@ def _as_array(data: Any, dtype) -> Any:
     if isinstance(data, np.generic):
         data = np.asarray(data)
     if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
+        data = plain_array(data)
         array = data if dtype is None else data.astype(dtype, copy=False)
         if array is not data and state.modes.observer is not None:  # tl.jit converts each call
             state.modes.observer.on_convert(data, array)
@@ -34,6 +35,15 @@ def _as_array(data: Any, dtype) -> Any:
     if array.dtype.kind not in "biuf" and not is_floating(array.dtype):
         raise TypeError(f"Tensor: unsupported dtype {array.dtype}; use bool, integer or float data")
     return array
+
+
+def plain_array(data):
+    """`data`, or for an argument array that tl.jit hands a step while capturing it (a
+    CapturedArray, which refuses reads in Python), the argument array itself."""
+    if type(data) is np.ndarray:
+        return data
+    argument = getattr(data, "captured_argument", None)
+    return data if argument is None else argument
 
 
 class Structure:

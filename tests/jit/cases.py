@@ -462,3 +462,29 @@ def step(x, y):
     opt.step()
     return loss
 """)
+
+# ---- NumPy array arguments -------------------------------------------------------------------
+case("a check on a NumPy batch inside the step", "refused", """
+def step(x, y):
+    if not np.isfinite(x).all():
+        raise ValueError("corrupt batch")
+    return train(F.cross_entropy(model(x), y))
+def arguments(i):
+    x, y = batch(i)
+    return (x.data, y), {}
+""")
+case("NumPy preprocessing of an argument inside the step", "refused", """
+def step(x, y):
+    x = (x - x.mean(axis=0)) / 2
+    return train(F.cross_entropy(model(x), y))
+def arguments(i):
+    x, y = batch(i)
+    return (x.data, y), {}
+""")
+case("NumPy batches handed to the model and the loss", "equal", """
+def step(x, y):
+    return train(F.cross_entropy(model(x), y) + F.mse_loss(model(tl.tensor(x)), model(x)))
+def arguments(i):
+    x, y = batch(i)
+    return (x.data, y), {}
+""")

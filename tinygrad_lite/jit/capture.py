@@ -7,10 +7,88 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import state as engine_state
 from ..tensor import Tensor
 from .errors import JitError
 from .guards import PythonState
 from .journal import Journal
+
+
+class CapturedArray(np.ndarray):
+    """A NumPy array argument as the step sees it while it is captured: a view that can be
+    handed to tinygrad_lite (Tensor(x), model(x), losses unwrap it to the argument itself, whose
+    values each replay reads afresh) and whose shape and dtype can be read, but whose values
+    cannot be computed on in Python (`np.isnan(x).any()`, `x * 2`, `x[0]`): a replay runs no
+    Python code, so it would skip such a check or freeze such a value. Outside a capture (a
+    reference the step kept) it behaves as the array it views."""
+
+    captured_argument = None  # the argument array (Tensor's _as_array unwraps to it)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _refuse_read(f"np.{ufunc.__name__}")
+        inputs = tuple(_plain(x) for x in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func not in _METADATA:
+            _refuse_read(f"np.{func.__name__}")
+        return func(*(_plain(a) for a in args), **kwargs)
+
+    def __getitem__(self, index):
+        _refuse_read("indexing")
+        return self.captured_argument[index]
+
+    def __bool__(self):
+        _refuse_read("bool()")
+        return bool(self.captured_argument)
+
+    def __float__(self):
+        _refuse_read("float()")
+        return float(self.captured_argument)
+
+    def __int__(self):
+        _refuse_read("int()")
+        return int(self.captured_argument)
+
+    def __iter__(self):
+        _refuse_read("iteration")
+        return iter(self.captured_argument)
+
+    def item(self, *args):
+        _refuse_read("item()")
+        return self.captured_argument.item(*args)
+
+    def tolist(self):
+        _refuse_read("tolist()")
+        return self.captured_argument.tolist()
+
+    def __repr__(self) -> str:
+        return f"<argument array of shape {self.shape}, {self.dtype}>"
+
+
+_METADATA = (np.ndim, np.shape, np.size, np.result_type)
+
+
+def _plain(value):
+    return value.captured_argument if isinstance(value, CapturedArray) else value
+
+
+def _refuse_read(what: str) -> None:
+    observer = engine_state.modes.observer
+    if isinstance(observer, Recorder):
+        observer.refuse(
+            f"tl.jit: {what} of a NumPy array argument inside the captured step computes on "
+            "its values in Python, which a replay would not repeat (a check it would skip, a "
+            "value it would freeze); convert it to a Tensor and use ops, or check the batch "
+            "before calling the step"
+        )
+
+
+def captured(array: np.ndarray) -> CapturedArray:
+    """`array` (an argument) as the step sees it during a capture."""
+    view = array.view(CapturedArray)
+    view.captured_argument = array
+    return view
 
 
 class Recorder:

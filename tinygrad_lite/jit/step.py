@@ -9,11 +9,11 @@ import warnings
 
 from .. import state
 from ..tensor import Tensor
-from .capture import Recorder
+from .capture import Recorder, captured
 from .errors import JitError
 from .guards import PythonState, RandomStates
 from .plan import Plan
-from .trees import ResultTree, argument_key
+from .trees import ResultTree, argument_key, map_arrays
 
 # Plans kept per step (one per kind of arguments: shapes, dtypes, values of numbers), and
 # captures that may fail to become a plan (a float argument that changes at every call, a global
@@ -74,7 +74,7 @@ class Jitted:
         randoms = RandomStates(python.generators)
         try:
             with state.observing(recorder):
-                result = self.step(*args, **kwargs)
+                result = self.step(*map_arrays(args, captured), **map_arrays(kwargs, captured))
             if recorder.refused is not None:  # the step caught our JitError and went on
                 raise recorder.refused
             _check_after_call(recorder, python, randoms)

@@ -86,6 +86,21 @@ def argument_key(args: tuple, kwargs: dict) -> tuple[tuple, list, list, list]:
     return tuple(key), arrays, tensors, objects
 
 
+def map_arrays(value, change):
+    """`value` with every NumPy array leaf (not inside a Tensor) replaced by change(array), its
+    containers rebuilt; other leaves as they are."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return change(value)
+    if kind is tuple or kind is list:
+        return kind(map_arrays(v, change) for v in value)
+    if kind is dict:
+        return {k: map_arrays(v, change) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return kind(*(map_arrays(v, change) for v in value))
+    return value
+
+
 class ResultTree:
     """How to rebuild the step's result from the tensors a replay computes: the containers as
     captured, each Tensor leaf by its position among the replay's outputs, other leaves (None,
