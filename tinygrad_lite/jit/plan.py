@@ -84,7 +84,10 @@ class Plan:
         if recorder.externals:
             lines.append(f"{_variables(slot for slot, _, _ in recorder.externals)} = _externals")
         dead_after = _dead_after(recorder.steps, tree.slots, recorder.keep_alive)
+        unread = _unread(recorder.steps, tree.slots)
         for index, step in enumerate(recorder.steps):
+            if step[0] == "read_grad" and step[2] in unread:
+                continue  # NOTE: the step never reads this .grad: nothing to replay
             lines += getattr(self, f"_{step[0]}")(index, *step[1:])
             slots, functions = dead_after.get(index, ((), ()))
             if slots:  # NOTE: arrays freed where eager frees them, not all at the end
@@ -204,6 +207,27 @@ class Plan:
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             outputs = self._replay(arrays, externals, tensors)
         return self.tree.build([Tensor(array) for array in outputs])
+
+
+def _unread(steps, outputs) -> set[int]:
+    """The slots of gradients read back (read_grad) that no later step reads."""
+    made = {step[2] for step in steps if step[0] == "read_grad"}
+    for kind, *fields in steps:
+        if kind == "forward":
+            made -= set(fields[1])
+        elif kind == "backward":
+            made.discard(fields[1])
+        elif kind == "convert":
+            made.discard(fields[0])
+        elif kind in ("grad", "argument_grad"):
+            made.discard(fields[1])
+        elif kind == "set_grad":
+            made.discard(fields[1])
+        elif kind == "in_place":
+            made.discard(fields[0])
+            if not isinstance(fields[1], tuple):
+                made.discard(fields[1])
+    return made - set(outputs)
 
 
 def _dead_after(steps, outputs, arrays) -> dict[int, tuple[list, list]]:
