@@ -66,6 +66,9 @@ def main(argv=None) -> int:
                 runs = tiny.contenders(case, torch, jitted)
                 name = f"{case}{', jit' if jitted else ''}"
                 results.append(harness.compare(name, runs, repeats=repeats, inner=20))
+        runs = tiny.raw_xor_contenders(torch)
+        results.append(harness.compare("xor step, raw ops as E1 teaches", runs, repeats=repeats,
+                                       inner=20))  # fmt: skip
     if "mlp" in args.suites:
         for batch in (8,) if args.quick else (32, 128, 512):
             runs = mlp.contenders(batch, args.threads)

@@ -240,6 +240,59 @@ def dezero_step(name: str):
     return step
 
 
+def raw_xor_step(module, torch=None):
+    """The XOR step as E1 teaches it, in raw tensor ops (no layers, no optimizer):
+    o = σ(σ(x W1) W2), loss = mean((o - y)²), backward, w -= 0.5 · w.grad without recording.
+    The same code runs on tinygrad_lite (`module` = tl) and PyTorch (`module` = torch)."""
+    sizes = CASES["xor step (E1)"][0]
+    (w1, _), (w2, _) = _initial_weights(sizes)
+    x, y = _data(sizes, 4)
+    lib = torch if module is None else module
+    tensor = (lambda a, grad=False: torch.tensor(a, requires_grad=grad)) if module is None else (
+        lambda a, grad=False: module.tensor(a, requires_grad=grad))  # fmt: skip
+    w1, w2, x, y = tensor(w1, True), tensor(w2, True), tensor(x), tensor(y)
+
+    def step():
+        o = ((x @ w1).sigmoid() @ w2).sigmoid()
+        loss = ((o - y) ** 2).mean()
+        loss.backward()
+        with lib.no_grad():
+            for w in (w1, w2):
+                w -= 0.5 * w.grad
+                w.grad = None
+        return loss
+
+    return step
+
+
+def raw_xor_hand_step():
+    """The raw-ops XOR step by hand in NumPy: no biases, the derivatives written out."""
+    sizes = CASES["xor step (E1)"][0]
+    (w1, _), (w2, _) = _initial_weights(sizes)
+    x, y = _data(sizes, 4)
+
+    def step():
+        h = 1 / (1 + np.exp(-(x @ w1)))
+        o = 1 / (1 + np.exp(-(h @ w2)))
+        delta = 2 * (o - y) / o.size * o * (1 - o)
+        g2 = h.T @ delta
+        g1 = x.T @ (delta @ w2.T * h * (1 - h))
+        w1[...] -= 0.5 * g1
+        w2[...] -= 0.5 * g2
+        return np.mean((o - y) ** 2)
+
+    return step
+
+
+def raw_xor_contenders(torch=None) -> dict:
+    import tinygrad_lite as tl
+
+    found = {"tinygrad_lite": raw_xor_step(tl), "numpy": raw_xor_hand_step()}
+    if torch is not None:
+        found["torch"] = raw_xor_step(None, torch)
+    return found
+
+
 PEERS = {"dezero": dezero_step, "mygrad": mygrad_step, "autograd": autograd_step}
 
 

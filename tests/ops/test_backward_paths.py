@@ -77,6 +77,11 @@ EXAMPLES = {
         (_ties((3, 4, 2)),),
         {"axes": (1,), "keepdims": False, "largest": True},
     ),  # fmt: skip
+    ops.linalg.MatMul: lambda: (
+        (RNG.standard_normal((2, 3, 4)), RNG.standard_normal((2, 4, 5))),
+        {},
+    ),  # fmt: skip
+    ops.arithmetic.PowConstant: lambda: ((RNG.uniform(0.5, 2, (3, 4)),), {"exponent": 3}),
     ops.shape.TakeRows: lambda: ((RNG.standard_normal((5, 3)), np.array([[0, 4], [4, 2]])), {}),
     ops.loss.PickClass: lambda: ((RNG.standard_normal((4, 3)), np.array([2, 0, 2, 1])), {}),
 }

@@ -145,7 +145,15 @@ class PowConstant(Function):
         )  # NOTE: bfloat16 (ml_dtypes) turns float constants into float32
 
     def backward(self, gy):
-        c, x = self.exponent, self.inputs[0]
+        return self._rule(gy, self.inputs[0])
+
+    def backward_untracked(self, gy):
+        gx = self._rule(gy, self.inputs[0].data)
+        return gx.astype(gy.dtype, copy=False)  # NOTE: as forward: bfloat16 ** c is float32
+
+    def _rule(self, gy, x):
+        """gy · c · x^(c-1), on a Tensor (recorded) or an array alike."""
+        c = self.exponent
         if c == 1:
             return gy
         return gy * c * (x if c == 2 else x ** (c - 1))  # x ** 1 would copy x for nothing

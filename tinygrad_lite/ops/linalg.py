@@ -10,6 +10,8 @@ Derivations: docs/derivations/linalg.md
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..amp import lower, matmul_in_float32
@@ -31,9 +33,17 @@ class MatMul(Function):
         return matmul_in_float32(self.xp, a, b)  # float16/bfloat16: accumulated in float32
 
     def backward(self, gy):
-        a, b = self.inputs
-        ga = MatMul.apply(gy, transpose(b, -1, -2)) if self.needs_input_grad[0] else None
-        gb = MatMul.apply(transpose(a, -1, -2), gy) if self.needs_input_grad[1] else None
+        return self._rule(gy, *self.inputs, MatMul.apply, lambda t: transpose(t, -1, -2))
+
+    def backward_untracked(self, gy):
+        a, b = (t.data for t in self.inputs)
+        product = functools.partial(matmul_in_float32, self.xp)
+        return self._rule(gy, a, b, product, lambda array: array.swapaxes(-1, -2))
+
+    def _rule(self, gy, a, b, product, swapped):
+        """The two lines, on Tensors (recorded) or arrays alike."""
+        ga = product(gy, swapped(b)) if self.needs_input_grad[0] else None
+        gb = product(swapped(a), gy) if self.needs_input_grad[1] else None
         return ga, gb
 
 
