@@ -252,8 +252,8 @@ class Recorder:
             if tensor.data is not array:
                 self.refuse(
                     f"tl.jit: the step rebinds .data of a tensor of shape {array.shape}, which "
-                    "a replay would not repeat; change it in place under tl.no_grad() "
-                    "(w.copy_(...), w.clip_(...)), or outside the step"
+                    "a replay would not repeat; change its values in place under tl.no_grad() "
+                    "(w.copy_(...)), or outside the step"
                 )
 
     def undo(self) -> None:
