@@ -28,7 +28,7 @@ from .creation import (
 )
 from . import amp, cuda, data, distributed, nn, onnx, optim, plot, quantization, testing, train, viz
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, gradient_errors
-from .interop import from_dlpack
+from .ops.interop import from_dlpack
 from .jit import JitError, jit
 from .serialization import load, save
 from .tracing import trace

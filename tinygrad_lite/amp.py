@@ -9,13 +9,13 @@ gradients from underflow by scaling the loss. Derivation: docs/derivations/amp.m
     scaler.step(optimizer)                      # unscales; skips the step on inf/NaN
     scaler.update()                             # halves the scale after a skip, grows it later
 
-The rule of `autocast` (PyTorch's CUDA lists, on both devices): matmul, linear and conv2d cast
-their float inputs to the low dtype; exp, log, softmax, log_softmax, logsumexp, the reductions
-(sum, mean, var, std), batch_norm and every loss cast low-precision inputs up to float32; all
-other ops take the dtype of their inputs. Parameters stay float32 (the master weights), and the
-Cast nodes send each gradient back in its parameter's dtype. PyTorch's CPU autocast keeps
-softmax, exp, log and the sums in the low dtype; we keep them in float32 on the CPU too, for
-the same numerical safety as on the GPU. A float16/bfloat16 matrix product accumulates in
+The rule of `autocast` is one table, `AUTOCAST` (ops/precision.py: PyTorch's CUDA lists, on
+both devices): matmul, linear and conv2d cast their float inputs to the low dtype; the ops that
+sum many terms or take exponentials and powers, and every loss, cast 16-bit inputs up to
+float32; all other ops take the dtype of their inputs. Parameters stay float32 (the master
+weights), and the Cast nodes send each gradient back in its parameter's dtype. PyTorch's CPU
+autocast keeps softmax, exp, log and the sums in the low dtype; we keep them in float32 on the
+CPU too, for the same numerical safety as on the GPU. A float16/bfloat16 matrix product accumulates in
 float32 and rounds the result to the low dtype, as tensor cores do (on the CPU: through float32
 BLAS, which is also ~200x faster than NumPy's float16 matmul).
 """
@@ -23,12 +23,18 @@ BLAS, which is also ~200x faster than NumPy's float16 matmul).
 from __future__ import annotations
 
 import contextlib
-import functools
 
 import numpy as np
 
 from . import state
-from .backend import is_floating, low_precision
+from .backend import low_precision
+from .ops.precision import (  # noqa: F401  (tl.amp's names for them)
+    AUTOCAST,
+    autocast_inputs,
+    cublas_float32_accumulation,
+    is_autocast_enabled,
+    matmul_in_float32,
+)
 from .tensor import Tensor
 
 
@@ -59,90 +65,14 @@ class autocast(contextlib.ContextDecorator):  # noqa: N801  (torch.autocast's na
         state.modes.autocast_dtype = self.previous.pop()
 
 
-def is_autocast_enabled() -> bool:
-    return state.modes.autocast_dtype is not None
-
-
 def lower(*tensors):
     """For matmul/linear/conv2d: float tensors cast to the autocast dtype (unchanged outside)."""
-    dtype = state.modes.autocast_dtype
-    if dtype is None:
-        return tensors
-    return tuple(_cast(t, dtype) if _is_float(t) else t for t in tensors)
+    return autocast_inputs("matmul", *tensors)
 
 
 def widen(*tensors):
     """For the float32-list ops: low-precision tensors cast to float32 (unchanged outside)."""
-    if state.modes.autocast_dtype is None:
-        return tensors
-    return tuple(_cast(t, np.float32) if _is_low(t) else t for t in tensors)
-
-
-def _is_float(t) -> bool:
-    return isinstance(t, Tensor) and is_floating(t.dtype)
-
-
-def _is_low(t) -> bool:
-    return isinstance(t, Tensor) and low_precision(t.dtype)
-
-
-def _cast(t: Tensor, dtype) -> Tensor:
-    return t if t.dtype == dtype else t.astype(dtype)
-
-
-def matmul_in_float32(xp, a, b):
-    """a @ b; for float16/bfloat16 operands, multiplied and accumulated in float32 and rounded to
-    their dtype at the end, as tensor cores do. On the GPU a float16 product is one cuBLAS call
-    with float16 operands and a float32 compute type (tensor cores); elsewhere (NumPy, and
-    bfloat16 on CuPy) the operands are widened to float32 for the product."""
-    if not low_precision(a.dtype):
-        return xp.matmul(a, b)
-    if xp is not np and a.dtype == b.dtype == np.float16:
-        cublas_float32_accumulation()
-        return xp.matmul(a, b)
-    if a.ndim == b.ndim >= 2 and a.shape[:-2] == b.shape[:-2] and a.size + b.size > 2 * BLOCK:
-        out = xp.empty(a.shape[:-1] + b.shape[-1:], a.dtype)
-        for index in np.ndindex(a.shape[:-2]):  # the batch axes (conv2d's groups), often none
-            _widened_in_blocks(xp, a[index], b[index], out[index])
-        return out
-    return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
-
-
-BLOCK = 1 << 16  # float32 elements widened at a time by the emulated product
-
-
-def _widened_in_blocks(xp, a, b, out) -> None:
-    """out[...] = a @ b for 16-bit 2-D a (n, k) and b (k, m), widening at most about BLOCK
-    elements of the larger operand at a time, so that its float32 copy never adds to a training
-    step's peak memory (a whole widened copy of im2col's windows is twice their 16-bit size).
-
-    The larger operand is a: blocks of its rows (each block of rows of the result is final).
-    The larger is b: blocks of the contraction axis k, summed in float32 (as a tensor core
-    accumulates its tiles), rounded to the 16-bit dtype once at the end."""
-    (n, k), m = a.shape, b.shape[1]
-    if a.size >= b.size:
-        b32 = b.astype(np.float32)
-        rows = max(1, BLOCK // max(k, 1))
-        for start in range(0, n, rows):
-            out[start : start + rows] = a[start : start + rows].astype(np.float32) @ b32
-        return
-    total = xp.zeros((n, m), np.float32)
-    depth = max(1, BLOCK // max(m, 1))
-    for start in range(0, k, depth):
-        part = slice(start, start + depth)
-        total += a[:, part].astype(np.float32) @ b[part].astype(np.float32)
-    out[...] = total
-
-
-@functools.cache
-def cublas_float32_accumulation() -> None:
-    """Pin CuPy's compute type for float16 products to float32 (CUBLAS_COMPUTE_32F: float16 in
-    and out, float32 accumulation). It is CuPy's default for CUDA 11+, but settable per process
-    (and by CUPY_* settings): set explicitly, a float16 product never accumulates in float16,
-    where a sum stops growing at 2048 + 1 = 2048."""
-    from cupy._core import _routines_linalg as linalg
-
-    linalg.set_compute_type(np.float16, getattr(linalg, "COMPUTE_TYPE_FP32", 4))
+    return autocast_inputs("sum", *tensors)
 
 
 _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"

@@ -245,17 +245,17 @@ class Tensor:
         return view
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        """np.exp(t), ndarray + t, ...: our differentiable op (see tinygrad_lite/interop.py)."""
-        return interop.array_ufunc(ufunc, method, inputs, kwargs)
+        """np.exp(t), ndarray + t, ...: our differentiable op (see tinygrad_lite/ops/interop.py)."""
+        return ops.interop.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        """np.sum(t), np.concatenate([...]), ...: our differentiable op (interop.py)."""
-        return interop.array_function(func, args, kwargs)
+        """np.sum(t), np.concatenate([...]), ...: our differentiable op (ops/interop.py)."""
+        return ops.interop.array_function(func, args, kwargs)
 
     def __dlpack__(self, *args, **kwargs):
-        """This tensor's memory for another library, without a copy (interop.py)."""
+        """This tensor's memory for another library, without a copy (ops/interop.py)."""
         self._read("__dlpack__()")
-        return interop.to_dlpack(self, *args, **kwargs)
+        return ops.interop.to_dlpack(self, *args, **kwargs)
 
     def __dlpack_device__(self):
         return self.data.__dlpack_device__()
@@ -631,4 +631,4 @@ class Tensor:
         return ops.matmul(self, other)
 
 
-from . import autograd, interop, ops  # noqa: E402  (they import Tensor from this module)
+from . import autograd, ops  # noqa: E402  (they import Tensor from this module)

@@ -2,6 +2,8 @@
 CPU, master weights, float16/bfloat16 dtypes and checkpoints, and GradScaler against
 torch.amp.GradScaler step for step."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -36,15 +38,37 @@ FLOAT32_OPS = {  # PyTorch's CUDA autocast float32 list, the ops we have
     "cross_entropy": lambda: F.cross_entropy(F.linear(x, w), labels),
     "nll_loss": lambda: F.nll_loss(F.linear(x, w).log_softmax(), labels),
     "mse_loss": lambda: F.mse_loss(F.linear(x, w), np.zeros((4, 5), np.float32)),
-    "bce_with_logits": lambda: F.binary_cross_entropy_with_logits(
+    "l1_loss": lambda: F.l1_loss(F.linear(x, w), np.zeros((4, 5), np.float32)),
+    "binary_cross_entropy": lambda: F.binary_cross_entropy(
+        F.linear(x, w).sigmoid(), np.ones((4, 5), np.float32)),
+    "binary_cross_entropy_with_logits": lambda: F.binary_cross_entropy_with_logits(
         F.linear(x, w), np.ones((4, 5), np.float32)),
+    "kl_div": lambda: F.kl_div(F.linear(x, w).log_softmax(), np.full((4, 5), 0.2, np.float32)),
     "batch_norm": lambda: nn.BatchNorm1d(5)(F.linear(x, w)),
+    "pow": lambda: F.linear(x, w) ** 2,
+    "softplus": lambda: F.linear(x, w).softplus(),
 }  # fmt: skip
 PROMOTE_OPS = {  # everything else runs in the dtype of its inputs
     "relu": lambda: F.linear(x, w).relu(),
     "add": lambda: F.linear(x, w) + 1.0,
     "tanh": lambda: F.linear(x, w).tanh(),
 }
+
+
+def test_the_examples_cover_the_one_table_and_the_page_lists_it():
+    """tl.amp.AUTOCAST is what the ops read; each entry is exercised here, and
+    docs/derivations/amp.md names each under its rule."""
+    table = tl.amp.AUTOCAST
+    assert set(LOW_OPS) == {op for op, rule in table.items() if rule == "low"}
+    assert set(FLOAT32_OPS) == {op for op, rule in table.items() if rule == "float32"}
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs/derivations/amp.md").read_text()
+    low = re.search(r"\*\*Low dtype:\*\* (.*?)\.", page)[1]
+    float32 = re.search(r"\*\*float32:\*\* (.*?)\.", page, re.S)[1]
+    assert {n.strip() for n in low.split(",")} == set(LOW_OPS)
+    assert {n.strip() for n in re.sub(r"\s+", " ", float32).replace(" and ", ", ").split(",")} == set(
+        FLOAT32_OPS)
 
 
 @pytest.mark.parametrize("dtype", LOW, ids=str)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import amp, ops
+from .. import ops
 from ..ops.loss import (
     REDUCTIONS,
     BinaryCrossEntropy,
@@ -33,7 +33,7 @@ def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
 def _same_shape(input: Tensor, target, name: str) -> tuple[Tensor, Tensor]:
     """Losses refuse to broadcast: (N, 1) against (N,) would silently give an (N, N) loss.
     Inside tl.amp.autocast the loss is computed in float32."""
-    (input,) = amp.widen(as_tensor(input))
+    (input,) = ops.precision.autocast_inputs(name, as_tensor(input))
     target = as_tensor(target, like=input)
     if input.shape != target.shape:
         raise ValueError(
@@ -92,7 +92,7 @@ def cross_entropy(
 
     Uses the fused SoftmaxCrossEntropy op, whose backward is softmax(input) - target.
     """
-    (input,) = amp.widen(as_tensor(input))  # float32 inside tl.amp.autocast
+    (input,) = ops.precision.autocast_inputs("cross_entropy", as_tensor(input))  # float32 inside tl.amp.autocast
     if input.ndim < 2:
         raise ValueError(f"cross_entropy: logits need shape (N, C), got {input.shape}")
     classes = input.shape[1]
@@ -121,7 +121,7 @@ def cross_entropy(
 def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """-log_probs[i, target_i], for log-probabilities of shape (N, C) and integer labels (N,).
     Backward: -gy at the picked entries (scatter-added), 0 elsewhere."""
-    (input,) = amp.widen(as_tensor(input))  # float32 inside tl.amp.autocast
+    (input,) = ops.precision.autocast_inputs("nll_loss", as_tensor(input))  # float32 inside tl.amp.autocast
     if input.ndim != 2:
         raise ValueError(f"nll_loss: log-probabilities need shape (N, C), got {input.shape}")
     labels = as_tensor(target, like=input)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import amp
+from .. import ops
 from ..autograd import no_grad
 from ..tensor import DEFAULT_FLOAT, Tensor
 from .module import Module, Parameter, check_sizes
@@ -23,7 +23,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     training: use the batch's mean and (biased) variance, and update the running statistics in
     place when given; otherwise use the running statistics.
     """
-    (x,) = amp.widen(x)  # float32 inside tl.amp.autocast
+    (x,) = ops.precision.autocast_inputs("batch_norm", x)  # float32 inside tl.amp.autocast
     axes = (0, *range(2, x.ndim))
     per_channel = (1, -1) + (1,) * (x.ndim - 2)
     if training:

@@ -42,3 +42,4 @@ from .shape import (
     unsqueeze,
 )
 from .unary import abs, cast, cos, exp, log, sin, sqrt, to_device
+from . import interop, precision  # noqa: E402, F401  (NumPy protocols; autocast's table)

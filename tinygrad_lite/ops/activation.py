@@ -14,13 +14,13 @@ import math
 
 import numpy as np
 
-from ..amp import widen
 from ..autograd import Function
 from ..backend import erf, low_precision
 from ..cuda import activation as gpu
 from ..cuda.launch import supported
 from ..tensor import Tensor, as_tensor
 from .arguments import normalize_axis
+from .precision import autocast_inputs
 from .unary import exp
 
 
@@ -244,12 +244,12 @@ def tanh(x) -> Tensor:
 
 
 def softmax(x, axis: int = -1) -> Tensor:
-    (x,) = widen(as_tensor(x))
+    (x,) = autocast_inputs("softmax", as_tensor(x))
     return Softmax.apply(x, axis=normalize_axis(axis, x.ndim, "softmax"))
 
 
 def log_softmax(x, axis: int = -1) -> Tensor:
-    (x,) = widen(as_tensor(x))
+    (x,) = autocast_inputs("log_softmax", as_tensor(x))
     return LogSoftmax.apply(x, axis=normalize_axis(axis, x.ndim, "log_softmax"))
 
 
@@ -273,4 +273,4 @@ def gelu(x, approximate: str = "none") -> Tensor:
 
 
 def softplus(x, beta: float = 1.0) -> Tensor:
-    return Softplus.apply(as_tensor(x), beta=beta)
+    return Softplus.apply(*autocast_inputs("softplus", as_tensor(x)), beta=beta)

@@ -15,6 +15,7 @@ from ..autograd import Function
 from ..backend import is_floating
 from ..tensor import Tensor, as_tensor, result_dtype
 from .arguments import broadcast_shape
+from .precision import autocast_inputs
 from .shape import broadcast_to
 from .unary import cast, log
 
@@ -286,6 +287,7 @@ def div(a, b) -> Tensor:
 
 
 def pow(a, b) -> Tensor:  # noqa: A001  (tl.pow, like torch.pow)
+    a, b = autocast_inputs("pow", a, b)  # float32 inside tl.amp.autocast
     if isinstance(a, Tensor) and isinstance(b, (int, float, np.number)) and not isinstance(b, bool):
         exponent = b.item() if isinstance(b, np.number) else b  # a weak number: keeps a's dtype
         if is_floating(a.dtype) or isinstance(exponent, int):

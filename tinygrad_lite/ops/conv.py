@@ -13,12 +13,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from ..amp import matmul_in_float32
 from ..autograd import Function
 from ..backend import over_batch
 from ..cuda import im2col as gpu
 from ..cuda.launch import supported
 from ..tensor import Tensor
+from .precision import matmul_in_float32
 
 
 def _pair(value, name: str) -> tuple[int, int]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import builtins
 import math
 
-from ..amp import widen
 from ..autograd import Function
 from ..backend import is_floating
 from ..tensor import Tensor, as_tensor
 from .arguments import normalize_axis
 from .shape import broadcast_to, reshape
 from .unary import exp, sqrt
+from .precision import autocast_inputs
 
 
 def _axes(axis, ndim: int, op: str) -> tuple[int, ...]:
@@ -118,7 +118,7 @@ class LogSumExp(Function):
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001  (tl.sum, like np.sum)
-    (x,) = widen(as_tensor(x))
+    (x,) = autocast_inputs("sum", as_tensor(x))
     return Sum.apply(x, axes=_axes(axis, x.ndim, "sum"), keepdims=keepdims)
 
 
@@ -133,7 +133,7 @@ def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 
 
 def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
-    (x,) = widen(as_tensor(x))
+    (x,) = autocast_inputs("logsumexp", as_tensor(x))
     return LogSumExp.apply(x, axes=_axes(axis, x.ndim, "logsumexp"), keepdims=keepdims)
 
 
@@ -161,7 +161,7 @@ class Mean(Function):
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     """sum / n (a Mean node for float x; sum and a division otherwise, which promote integers
     to the default float as PyTorch does)."""
-    (x,) = widen(as_tensor(x))
+    (x,) = autocast_inputs("mean", as_tensor(x))
     axes = _axes(axis, x.ndim, "mean")
     if is_floating(x.dtype):
         return Mean.apply(x, axes=axes, keepdims=keepdims)
@@ -170,7 +170,7 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
 
 def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """sum((x - mean)**2) / (n - ddof); ddof=0 as in NumPy (torch's default is 1)."""
-    (x,) = widen(as_tensor(x))
+    (x,) = autocast_inputs("var", as_tensor(x))
     axes = _axes(axis, x.ndim, "var")
     deviation = x - mean(x, axes, keepdims=True)
     count = math.prod(x.shape[a] for a in axes)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..amp import widen
 from ..autograd import Function
 from ..backend import device_of, is_floating, parse_device
 from ..backend import to_device as move_array
 from ..tensor import Tensor, as_tensor
+from .precision import autocast_inputs
 
 
 class Cast(Function):
@@ -142,11 +142,11 @@ class Cos(Function):
 
 
 def exp(x) -> Tensor:
-    return Exp.apply(*widen(as_tensor(x)))
+    return Exp.apply(*autocast_inputs("exp", as_tensor(x)))
 
 
 def log(x) -> Tensor:
-    return Log.apply(*widen(as_tensor(x)))
+    return Log.apply(*autocast_inputs("log", as_tensor(x)))
 
 
 def sqrt(x) -> Tensor:

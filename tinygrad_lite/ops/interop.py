@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
-from .tensor import Tensor
+from .. import ops
+from ..tensor import Tensor
 
 UFUNCS = {
     np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div,
@@ -146,7 +146,7 @@ def from_dlpack(obj: Any) -> Tensor:
         raise TypeError(f"from_dlpack: {type(obj).__name__} does not support DLPack")
     device_type, _ = obj.__dlpack_device__()
     if device_type == 2:  # kDLCUDA
-        from .backend import require_cupy
+        from ..backend import require_cupy
 
         return Tensor(require_cupy().from_dlpack(obj))
     return Tensor(np.from_dlpack(obj))
