@@ -13,38 +13,13 @@ import numpy as np
 
 from . import state
 from .backend import bfloat16, device_of, get_array_module, is_floating, to_device
-
-DEFAULT_FLOAT = np.dtype(np.float32)
-
-
-def _as_array(data: Any, dtype) -> Any:
-    """Convert `data` to an array. Arrays keep their dtype; Python floats become float32."""
-    if isinstance(data, Tensor):
-        data = data.data
-    if isinstance(data, np.generic):
-        data = np.asarray(data)
-    if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
-        data = plain_array(data)
-        array = data if dtype is None else data.astype(dtype, copy=False)
-        if array is not data and state.modes.observer is not None:  # tl.jit converts each call
-            state.modes.observer.on_convert(data, array)
-    else:
-        array = np.asarray(data, dtype=dtype)
-        if dtype is None and array.dtype == np.float64:  # Python floats: the default float dtype
-            array = array.astype(DEFAULT_FLOAT)
-    if array.dtype.kind not in "biuf" and not is_floating(array.dtype):
-        raise TypeError(f"Tensor: unsupported dtype {array.dtype}; use bool, integer or float data")
-    return array
-
-
-def plain_array(data):
-    """`data`, or for an argument array that tl.jit hands a step while capturing it (a
-    CapturedArray, which refuses reads in Python), the argument array itself."""
-    if type(data) is np.ndarray:
-        return data
-    argument = getattr(data, "captured_argument", None)
-    return data if argument is None else argument
-
+from .dtypes import (  # noqa: F401  (tl.tensor.result_dtype, DEFAULT_FLOAT: their old home)
+    DEFAULT_FLOAT,
+    as_array,
+    plain_array,
+    promotion_tier,
+    result_dtype,
+)
 
 class Structure:
     """A count of changes to what a model is made of: attribute assignments on any Module (layers,
@@ -87,56 +62,11 @@ def as_tensor(x: Any, like: Tensor | None = None, dtype=None) -> Tensor:
     `result_dtype` for the rule, and `dtype` to give the dtype yourself."""
     if isinstance(x, Tensor):
         return x
-    if like is not None and dtype is None and _promotion_tier(x) == 0:
+    if like is not None and dtype is None and promotion_tier(x) == 0:
         dtype = result_dtype(like, x)
     if like is None:
         return Tensor(x, dtype=dtype)
-    return Tensor(like.xp.asarray(_as_array(x, dtype)), device=like.device)
-
-
-_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2}  # bool < integer < float (V: bfloat16)
-
-
-def _promotion_tier(x: Any) -> int:
-    """PyTorch's three tiers: 2 for data with dimensions, 1 for a 0-d tensor or array, 0 for a
-    number (Python's, or a NumPy scalar such as np.float64(2.0), which *is* a Python float)."""
-    if isinstance(x, (bool, int, float, np.generic)):
-        return 0
-    return 2 if np.ndim(x.data if isinstance(x, Tensor) else x) else 1
-
-
-_NUMBER_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: DEFAULT_FLOAT}
-
-
-def _dtype_of(x: Any) -> np.dtype:
-    if type(x) in _NUMBER_DTYPES:  # NOTE: the common case first, without building an array
-        return _NUMBER_DTYPES[type(x)]
-    if isinstance(x, (Tensor, np.ndarray, np.generic)) or hasattr(x, "__cuda_array_interface__"):
-        return x.dtype
-    return _as_array(x, None).dtype  # Python numbers and lists: float -> float32
-
-
-def result_dtype(a: Any, b: Any) -> np.dtype:
-    """The dtype of a binary op on `a` and `b`: NumPy's promotion between operands of one tier;
-    a lower tier (a number, a 0-d tensor) never widens a higher one of the same kind, so
-    `float32 tensor * np.float64(2.0)` stays float32, as in PyTorch. A float number next to an
-    integer tensor gives the default float32; a 0-d float tensor gives its own dtype.
-
-    >>> result_dtype(Tensor(np.ones(2, np.float32)), np.float64(2.0))
-    dtype('float32')
-    >>> result_dtype(Tensor(np.ones(2, np.int64)), 2.5)
-    dtype('float32')
-    """
-    dtype_a, dtype_b = _dtype_of(a), _dtype_of(b)
-    if dtype_a == dtype_b:  # whatever the tiers
-        return dtype_a
-    tier_a, tier_b = _promotion_tier(a), _promotion_tier(b)
-    if tier_a == tier_b:
-        return np.result_type(dtype_a, dtype_b)
-    (_, high), (low_tier, low) = sorted([(tier_a, dtype_a), (tier_b, dtype_b)], reverse=True)
-    if _KIND_RANK[low.kind] <= _KIND_RANK[high.kind]:
-        return high
-    return DEFAULT_FLOAT if low_tier == 0 and is_floating(low) else low
+    return Tensor(like.xp.asarray(as_array(x, dtype)), device=like.device)
 
 
 class Tensor:
@@ -160,7 +90,7 @@ class Tensor:
     __hash__ = object.__hash__  # == is elementwise, so hash by identity
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None, device=None):
-        self.data = _as_array(data, dtype)
+        self.data = as_array(data.data if isinstance(data, Tensor) else data, dtype)
         if device is not None:
             self.data = to_device(self.data, device)
         self._grad: Tensor | None = None

@@ -22,7 +22,7 @@ class CapturedArray(np.ndarray):
     Python code, so it would skip such a check or freeze such a value. Outside a capture (a
     reference the step kept) it behaves as the array it views."""
 
-    captured_argument = None  # the argument array (Tensor's _as_array unwraps to it)
+    captured_argument = None  # the argument array (dtypes.as_array unwraps to it)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         _refuse_read(f"np.{ufunc.__name__}")
