@@ -15,9 +15,9 @@ sum many terms or take exponentials and powers, and every loss, cast 16-bit inpu
 float32; all other ops take the dtype of their inputs. Parameters stay float32 (the master
 weights), and the Cast nodes send each gradient back in its parameter's dtype. PyTorch's CPU
 autocast keeps softmax, exp, log and the sums in the low dtype; we keep them in float32 on the
-CPU too, for the same numerical safety as on the GPU. A float16/bfloat16 matrix product accumulates in
-float32 and rounds the result to the low dtype, as tensor cores do (on the CPU: through float32
-BLAS, which is also ~200x faster than NumPy's float16 matmul).
+CPU too, for the same numerical safety as on the GPU. A float16/bfloat16 matrix product
+accumulates in float32 and rounds the result to the low dtype, as tensor cores do (on the CPU:
+through float32 BLAS, which is also ~200x faster than NumPy's float16 matmul).
 """
 
 from __future__ import annotations

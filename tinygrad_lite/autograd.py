@@ -10,7 +10,6 @@ recursion and no limit on graph depth.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import weakref
 from collections.abc import Sequence
@@ -18,11 +17,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from .backend import check_same_device, get_array_module, nudge_one_ulp, read_only
-from .state import modes, replayed_whole  # noqa: F401  (re-exported: tl.autograd.replayed_whole)
+from .state import modes, replayed_whole, would_record  # noqa: F401  (tl.autograd's names)
 from .tensor import Tensor, share_memory_state
 
 _sequence = itertools.count()
-
 
 
 # Called as hook(leaves) at the end of Tensor.backward with the leaves whose .grad it just
@@ -39,12 +37,6 @@ def backward_hooks() -> list:
 def is_grad_enabled() -> bool:
     """True when new ops are being recorded for backward (in this thread)."""
     return modes.grad_enabled
-
-
-def would_record(*values) -> bool:
-    """True when an op on these values would be recorded: grad mode is on and one of them is
-    a Tensor that requires grad (Tensor's in-place updates ask this before changing data)."""
-    return modes.grad_enabled and any(getattr(v, "requires_grad", False) for v in values)
 
 
 class set_grad_enabled(contextlib.ContextDecorator):

@@ -105,6 +105,12 @@ def replayed_whole(method):
     return wrapper
 
 
+def would_record(*values) -> bool:
+    """True when an op on these values would be recorded: grad mode is on and one of them is
+    a Tensor that requires grad (Tensor's in-place updates ask this before changing data)."""
+    return modes.grad_enabled and any(getattr(v, "requires_grad", False) for v in values)
+
+
 @contextlib.contextmanager
 def observing(observer: CaptureObserver | None):
     """Inside the block, this thread's engine reports to `observer` (None: to nobody)."""

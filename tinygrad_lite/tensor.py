@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import state
+from . import inplace, state
 from .backend import bfloat16, device_of, get_array_module, is_floating, to_device
 from .dtypes import (  # noqa: F401  (tl.tensor.result_dtype, DEFAULT_FLOAT: their old home)
     DEFAULT_FLOAT,
@@ -20,40 +20,7 @@ from .dtypes import (  # noqa: F401  (tl.tensor.result_dtype, DEFAULT_FLOAT: the
     promotion_tier,
     result_dtype,
 )
-
-class Structure:
-    """A count of changes to what a model is made of: attribute assignments on any Module (layers,
-    parameters, train/eval mode) and requires_grad switches. tl.jit rechecks a captured step's
-    modules only when it moved."""
-
-    version = 0
-
-
-class VersionCounter:
-    """How often one block of memory was changed in place, shared by every Tensor on it.
-
-    A view (`a[0:2]`, `a.reshape(...)`, `a.T`) and `a.detach()` share `a`'s counter, as in
-    PyTorch, so writing through any of them is seen by backward, which refuses to use a tensor
-    whose version moved after an op recorded it. `recorded`: some op recorded a tensor on this
-    memory for backward, so `.numpy()` hands out a read-only view. `aliased`: more than one
-    Tensor sees this memory, so `x += y` cannot simply rebind `x` (see `Tensor.__iadd__`).
-    """
-
-    __slots__ = ("value", "recorded", "aliased")
-
-    def __init__(self):
-        self.value, self.recorded, self.aliased = 0, False, False
-
-
-def share_memory_state(y: Tensor, sources) -> None:
-    """Let `y` share the version counter of the source whose memory it views, if any."""
-    data = y.data
-    owner = data if data.base is None else data.base
-    for x in sources:
-        if x.data is owner or x.data.base is owner:  # x owns y's memory, or views it too
-            y._counter = x._counter
-            x._counter.aliased = True
-            return
+from .versions import Structure, VersionCounter, share_memory_state  # noqa: F401  (re-exported)
 
 
 def as_tensor(x: Any, like: Tensor | None = None, dtype=None) -> Tensor:
@@ -315,42 +282,10 @@ class Tensor:
 
     # ---- in-place updates (refused when they would corrupt a gradient) ----------------------
     def _update_in_place(self, other, statement: str, update) -> Tensor:
-        if autograd.would_record(self, other):
-            raise RuntimeError(
-                f"{statement}: in-place change involving a tensor that requires grad, whose "
-                "gradient would be lost; compute a new tensor instead (x = x + y), or wrap the "
-                "update in `with tl.no_grad():`"
-            )
-        if state.modes.observer is not None:
-            state.modes.observer.on_in_place(self, other, update)
-        update(self.data, other.data if isinstance(other, Tensor) else other)
-        self._version += 1
-        return self
+        return inplace.update_in_place(self, other, statement, update)
 
     def _augmented(self, other, statement: str, update, op) -> Tensor:
-        """`x += y` (and -=, *=, /=). Outside the graph: in place. On a tensor in the graph
-        (or with `y` requiring grad), the name is rebound to the new tensor `op(x, y)`, as
-        micrograd and Python numbers do; the gradients equal PyTorch's in-place ones. Refused
-        where that would differ from PyTorch: on a leaf that requires grad (its .grad would go
-        to a copy), on a tensor sharing memory with another (a view or detach() of it would
-        keep the old values), or when the result has another shape or dtype."""
-        if not autograd.would_record(self, other):
-            return self._update_in_place(other, statement, update)
-        if self.is_leaf and self._requires_grad:
-            return self._update_in_place(other, statement, update)  # raises, saying why
-        if self._counter.aliased:
-            raise RuntimeError(
-                f"{statement}: x is in the graph and shares its memory with another tensor (a "
-                "view of it, the tensor it views, or a detach()), which would keep the old "
-                "values; write x = x + y (a new tensor) instead"
-            )
-        result = op(self, other)
-        if result.shape != self.shape or result.dtype != self.dtype:
-            raise RuntimeError(
-                f"{statement}: x has shape {self.shape} ({self.dtype}) but x op y has shape "
-                f"{result.shape} ({result.dtype}); an in-place update cannot change either"
-            )
-        return result
+        return inplace.augmented(self, other, statement, update, op)
 
     def __iadd__(self, other):
         return self._augmented(other, "x += y", operator.iadd, operator.add)

@@ -67,8 +67,8 @@ def test_the_examples_cover_the_one_table_and_the_page_lists_it():
     low = re.search(r"\*\*Low dtype:\*\* (.*?)\.", page)[1]
     float32 = re.search(r"\*\*float32:\*\* (.*?)\.", page, re.S)[1]
     assert {n.strip() for n in low.split(",")} == set(LOW_OPS)
-    assert {n.strip() for n in re.sub(r"\s+", " ", float32).replace(" and ", ", ").split(",")} == set(
-        FLOAT32_OPS)
+    names = re.sub(r"\s+", " ", float32).replace(" and ", ", ").split(",")
+    assert {n.strip() for n in names} == set(FLOAT32_OPS)
 
 
 @pytest.mark.parametrize("dtype", LOW, ids=str)

@@ -48,54 +48,89 @@ def case(name: str, expect: str, source: str) -> None:
 
 
 # ---- reads of values inside the step -------------------------------------------------------
-case("branch on a comparison", "refused", """
+case(
+    "branch on a comparison",
+    "refused",
+    """
 def step(x, y):
     loss = F.cross_entropy(model(x), y)
     if loss > 0.7:
         loss = loss * 2
     return train(loss)
-""")
-case("mask from a comparison", "equal", """
+""",
+)
+case(
+    "mask from a comparison",
+    "equal",
+    """
 def step(x, y):
     h = model(x)
     return train(F.cross_entropy(h * (h > 0.1), y))
-""")
-case("where on a computed condition", "equal", """
+""",
+)
+case(
+    "where on a computed condition",
+    "equal",
+    """
 def step(x, y):
     h = model(x)
     return train(F.cross_entropy(tl.where(h > 0, h, 0.1 * h), y))
-""")
-case("numpy() of the loss", "refused", """
+""",
+)
+case(
+    "numpy() of the loss",
+    "refused",
+    """
 def step(x, y):
     loss = F.cross_entropy(model(x), y)
     scale = 2.0 if loss.numpy() > 0.7 else 1.0
     return train(loss * scale)
-""")
-case("np.asarray of activations", "refused", """
+""",
+)
+case(
+    "np.asarray of activations",
+    "refused",
+    """
 def step(x, y):
     h = model(x)
     mask = np.asarray(h) > 0
     return train(F.cross_entropy(h * mask, y))
-""")
-case("np.mean of a tensor is our op", "equal", """
+""",
+)
+case(
+    "np.mean of a tensor is our op",
+    "equal",
+    """
 def step(x, y):
     h = model(x)
     return train(np.mean(h * h) + F.cross_entropy(h, y))
-""")
-case("float() of the loss", "refused", """
+""",
+)
+case(
+    "float() of the loss",
+    "refused",
+    """
 def step(x, y):
     loss = F.cross_entropy(model(x), y)
     return train(loss * min(1.0, float(loss)))
-""")
-case("item() in a guard on a corrupt batch", "refused", """
+""",
+)
+case(
+    "item() in a guard on a corrupt batch",
+    "refused",
+    """
 def step(x, y):
     if np.isnan(x.sum().item()):
         raise ValueError("corrupt batch")
     return train(F.cross_entropy(model(x), y))
-""")
+""",
+)
 
 # ---- Python state the step reads -------------------------------------------------------------
-case("global loss weight changed", "equal", """
+case(
+    "global loss weight changed",
+    "equal",
+    """
 weight = 1.0
 def step(x, y):
     return train(F.cross_entropy(model(x), y) * weight)
@@ -103,8 +138,12 @@ def between(i):
     global weight
     if i == 5:
         weight = 3.0
-""")
-case("closure loss weight changed", "equal", """
+""",
+)
+case(
+    "closure loss weight changed",
+    "equal",
+    """
 def make():
     weight = 1.0
     def step(x, y):
@@ -117,16 +156,24 @@ step, set_weight = make()
 def between(i):
     if i == 5:
         set_weight(0.5)
-""")
-case("global numpy mask changed in place", "equal", """
+""",
+)
+case(
+    "global numpy mask changed in place",
+    "equal",
+    """
 mask = np.ones((5, 2), np.float32)
 def step(x, y):
     return train(F.cross_entropy(model(x) * mask, y))
 def between(i):
     if i == 5:
         mask[:, 1] = 0
-""")
-case("global numpy mask rebound", "equal", """
+""",
+)
+case(
+    "global numpy mask rebound",
+    "equal",
+    """
 mask = np.ones((5, 2), np.float32)
 def step(x, y):
     return train(F.cross_entropy(model(x) * mask, y))
@@ -134,22 +181,34 @@ def between(i):
     global mask
     if i == 5:
         mask = np.zeros((5, 2), np.float32)
-""")
-case("learning rate written into param_groups inside the step", "refused", """
+""",
+)
+case(
+    "learning rate written into param_groups inside the step",
+    "refused",
+    """
 epoch = 0
 def step(x, y):
     opt.param_groups[0]["lr"] = 0.1 / (1 + epoch)
     return train(F.cross_entropy(model(x), y))
-""")
-case("learning rate read inside the step, scheduled outside", "equal", """
+""",
+)
+case(
+    "learning rate read inside the step, scheduled outside",
+    "equal",
+    """
 scheduler = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
 def step(x, y):
     return train(F.cross_entropy(model(x), y) * (1 + opt.param_groups[0]["lr"]))
 def between(i):
     if i in (4, 7):
         scheduler.step()
-""")
-case("gradient accumulation counter", "refused", """
+""",
+)
+case(
+    "gradient accumulation counter",
+    "refused",
+    """
 count = 0
 def step(x, y):
     global count
@@ -160,8 +219,12 @@ def step(x, y):
         opt.step()
         opt.zero_grad()
     return loss
-""")
-case("accumulation decided by an argument", "equal", """
+""",
+)
+case(
+    "accumulation decided by an argument",
+    "equal",
+    """
 def step(x, y, update):
     loss = F.cross_entropy(model(x), y)
     loss.backward()
@@ -171,15 +234,23 @@ def step(x, y, update):
     return loss
 def arguments(i):
     return batch(i) + (i % 3 == 2,), {}
-""")
-case(".data rebound inside the step", "refused", """
+""",
+)
+case(
+    ".data rebound inside the step",
+    "refused",
+    """
 def step(x, y):
     loss = train(F.cross_entropy(model(x), y))
     for p in model.parameters():
         p.data = np.clip(p.data, -0.3, 0.3)
     return loss
-""")
-case("optimizer name rebound", "equal", """
+""",
+)
+case(
+    "optimizer name rebound",
+    "equal",
+    """
 def step(x, y):
     loss = F.cross_entropy(model(x), y)
     opt.zero_grad()
@@ -190,8 +261,12 @@ def between(i):
     global opt
     if i == 5:
         opt = optim.Adam(model.parameters(), lr=0.01)
-""")
-case("model name rebound", "equal", """
+""",
+)
+case(
+    "model name rebound",
+    "equal",
+    """
 def step(x, y):
     return train(F.cross_entropy(model(x), y))
 def between(i):
@@ -200,8 +275,12 @@ def between(i):
         tl.manual_seed(1)
         model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
         opt = optim.SGD(model.parameters(), lr=0.1)
-""")
-case("module attribute changed (a temperature)", "equal", """
+""",
+)
+case(
+    "module attribute changed (a temperature)",
+    "equal",
+    """
 class Scaled(nn.Module):
     def __init__(self):
         self.inner = nn.Linear(3, 2)
@@ -215,8 +294,12 @@ def step(x, y):
 def between(i):
     if i == 5:
         model.temperature = 2.0
-""")
-case("BatchNorm momentum changed", "equal", """
+""",
+)
+case(
+    "BatchNorm momentum changed",
+    "equal",
+    """
 model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
 opt = optim.SGD(model.parameters(), lr=0.1)
 def step(x, y):
@@ -226,15 +309,23 @@ def between(i):
         model[1].momentum = 0.5
 def state():
     return [t.data.tobytes() for _, t in model._named_state("", include_buffers=True)]
-""")
-case("activation swapped", "equal", """
+""",
+)
+case(
+    "activation swapped",
+    "equal",
+    """
 def step(x, y):
     return train(F.cross_entropy(model(x), y))
 def between(i):
     if i == 5:
         model[1] = nn.ReLU()
-""")
-case("requires_grad_(False) on a tensor outside a module", "equal", """
+""",
+)
+case(
+    "requires_grad_(False) on a tensor outside a module",
+    "equal",
+    """
 w = tl.tensor(np.full((3, 2), 0.5, np.float32), requires_grad=True)
 opt = optim.SGD([w], lr=0.1)
 def step(x, y):
@@ -244,8 +335,12 @@ def between(i):
         w.requires_grad_(False)
 def state():
     return [w.data.tobytes(), None if w.grad is None else w.grad.data.tobytes()]
-""")
-case("pruned again between calls", "equal", """
+""",
+)
+case(
+    "pruned again between calls",
+    "equal",
+    """
 from tinygrad_lite.nn.utils import prune
 prune.l1_unstructured(model[0], "weight", amount=0.25)
 opt = optim.SGD(model.parameters(), lr=0.1)
@@ -254,15 +349,23 @@ def step(x, y):
 def between(i):
     if i == 5:
         prune.l1_unstructured(model[0], "weight", amount=0.5)
-""")
-case("history appended inside the step", "refused", """
+""",
+)
+case(
+    "history appended inside the step",
+    "refused",
+    """
 history = []
 def step(x, y):
     loss = train(F.cross_entropy(model(x), y))
     history.append(loss)
     return loss
-""")
-case("helper function's global changed", "equal", """
+""",
+)
+case(
+    "helper function's global changed",
+    "equal",
+    """
 scale = 1.0
 def loss_of(h, y):
     return F.cross_entropy(h, y) * scale
@@ -272,8 +375,12 @@ def between(i):
     global scale
     if i == 5:
         scale = 4.0
-""")
-case("configuration object's attribute changed", "equal", """
+""",
+)
+case(
+    "configuration object's attribute changed",
+    "equal",
+    """
 class Config:
     def __init__(self):
         self.weight = 1.0
@@ -283,23 +390,35 @@ def step(x, y):
 def between(i):
     if i == 5:
         config.weight = 0.25
-""")
+""",
+)
 
 # ---- arguments -------------------------------------------------------------------------------
-case("numpy scalar argument", "equal", """
+case(
+    "numpy scalar argument",
+    "equal",
+    """
 def step(x, y, weight):
     return train(F.cross_entropy(model(x), y) * weight)
 def arguments(i):
     return batch(i) + (np.float32(1 + i % 2),), {}
-""")
-case("python list argument", "equal", """
+""",
+)
+case(
+    "python list argument",
+    "equal",
+    """
 def step(x, y, weights):
     h = model(x)
     return train(F.cross_entropy(h, y) * weights[0] + (h * h).mean() * weights[1])
 def arguments(i):
     return batch(i) + ([1.0, [0.0, 0.5, 0.25][i % 3]],), {}
-""")
-case("keywords in another order", "equal", """
+""",
+)
+case(
+    "keywords in another order",
+    "equal",
+    """
 def step(x, y, w_ce=1.0, w_l2=0.0):
     h = model(x)
     return train(F.cross_entropy(h, y) * w_ce + (h * h).mean() * w_l2)
@@ -307,15 +426,23 @@ def arguments(i):
     x, y = batch(i)
     a, b = (1.0, 0.5) if i % 2 else (0.5, 1.0)
     return (x, y), ({"w_ce": a, "w_l2": b} if i % 3 else {"w_l2": b, "w_ce": a})
-""")
-case("one tensor passed twice, then two", "equal", """
+""",
+)
+case(
+    "one tensor passed twice, then two",
+    "equal",
+    """
 def step(a, b, y):
     return train(F.cross_entropy(model(a) + model(b) * 0.5, y))
 def arguments(i):
     x, y = batch(i)
     return ((x, x, y) if i < 4 else (x, x * 2, y)), {}
-""")
-case("a new leaf tensor each call", "equal", """
+""",
+)
+case(
+    "a new leaf tensor each call",
+    "equal",
+    """
 leaves = []
 def step(x, y):
     return train(F.cross_entropy(model(x), y))
@@ -326,16 +453,24 @@ def arguments(i):
     return (x, y), {}
 def state():
     return [leaf.grad.data.tobytes() for leaf in leaves if leaf.grad is not None]
-""")
-case("int argument as a python number", "equal", """
+""",
+)
+case(
+    "int argument as a python number",
+    "equal",
+    """
 def step(x, y, k):
     return train(F.cross_entropy(model(x), y) * k)
 def arguments(i):
     return batch(i) + (1 + i % 2,), {}
-""")
+""",
+)
 
 # ---- validation ------------------------------------------------------------------------------
-case("a label out of range", "equal", """
+case(
+    "a label out of range",
+    "equal",
+    """
 def step(x, y):
     return train(F.cross_entropy(model(x), y))
 def arguments(i):
@@ -344,8 +479,12 @@ def arguments(i):
         y = y.copy()
         y[2] = -1
     return (x, y), {}
-""")
-case("nll_loss with a label out of range", "equal", """
+""",
+)
+case(
+    "nll_loss with a label out of range",
+    "equal",
+    """
 def step(x, y):
     return train(F.nll_loss(F.log_softmax(model(x), axis=1), y))
 def arguments(i):
@@ -353,16 +492,24 @@ def arguments(i):
     if i == 7:
         y = y + 5
     return (x, y), {}
-""")
+""",
+)
 
 # ---- results and composition -----------------------------------------------------------------
-case("namedtuple result", "equal", """
+case(
+    "namedtuple result",
+    "equal",
+    """
 Out = collections.namedtuple("Out", "loss logits")
 def step(x, y):
     h = model(x)
     return Out(train(F.cross_entropy(h, y)), h)
-""")
-case("dict and dataclass results", "equal", """
+""",
+)
+case(
+    "dict and dataclass results",
+    "equal",
+    """
 @dataclasses.dataclass
 class Out:
     loss: object
@@ -370,13 +517,21 @@ class Out:
 def step(x, y):
     h = model(x)
     return {"out": Out(train(F.cross_entropy(h, y)), "ce"), "logits": h, "n": 5}
-""")
-case("nested jitted steps", "equal", """
+""",
+)
+case(
+    "nested jitted steps",
+    "equal",
+    """
 inner = tl.jit(lambda h, y: F.cross_entropy(h, y))
 def step(x, y):
     return train(inner(model(x), y))
-""")
-case("l1 loss and an L1 penalty", "equal", """
+""",
+)
+case(
+    "l1 loss and an L1 penalty",
+    "equal",
+    """
 def step(x, target):
     h = model(x)
     penalty = sum(p.abs().sum() for p in model.parameters()) * 1e-3
@@ -384,54 +539,86 @@ def step(x, target):
 def arguments(i):
     x, y = batch(i)
     return (x, np.eye(2, dtype=np.float32)[y]), {}
-""")
-case("maximum, minimum, clip and max", "equal", """
+""",
+)
+case(
+    "maximum, minimum, clip and max",
+    "equal",
+    """
 def step(x, y):
     h = model(x)
     h = tl.maximum(h, -0.5).minimum(0.8).clip(-0.4, 0.7)
     return train(F.cross_entropy(h, y) + h.max(axis=1).mean())
-""")
-case("a constant tensor made inside the step", "equal", """
+""",
+)
+case(
+    "a constant tensor made inside the step",
+    "equal",
+    """
 def step(x, y):
     bias = tl.tensor(np.array([0.1, -0.1], np.float32))
     return train(F.cross_entropy(model(x) + bias, y))
-""")
-case("a copy of the argument made inside the step", "equal", """
+""",
+)
+case(
+    "a copy of the argument made inside the step",
+    "equal",
+    """
 def step(x, y):
     return train(F.cross_entropy(model(tl.tensor(x)), y))
-""")
-case("float64 targets converted to the model's dtype", "equal", """
+""",
+)
+case(
+    "float64 targets converted to the model's dtype",
+    "equal",
+    """
 def step(x, t):
     return train(F.mse_loss(model(x), t))
 def arguments(i):
     x, y = batch(i)
     return (x, np.eye(2)[y]), {}
-""")
+""",
+)
 
 # ---- randomness ------------------------------------------------------------------------------
-case("dropout in training mode", "refused", """
+case(
+    "dropout in training mode",
+    "refused",
+    """
 model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 2))
 opt = optim.SGD(model.parameters(), lr=0.1)
 def step(x, y):
     return train(F.cross_entropy(model(x), y))
-""")
-case("a numpy generator decides a branch", "refused", """
+""",
+)
+case(
+    "a numpy generator decides a branch",
+    "refused",
+    """
 def step(x, y):
     h = model(x)
     if rng.random() < 0.5:
         h = h * 2
     return train(F.cross_entropy(h, y))
-""")
-case("python's random decides a branch", "refused", """
+""",
+)
+case(
+    "python's random decides a branch",
+    "refused",
+    """
 def step(x, y):
     h = model(x)
     if random.random() < 0.5:
         h = h * 2
     return train(F.cross_entropy(h, y))
-""")
+""",
+)
 
 # ---- gradients read and changed inside the step ----------------------------------------------
-case("the XOR step written with raw ops (E1)", "equal", """
+case(
+    "the XOR step written with raw ops (E1)",
+    "equal",
+    """
 w1 = tl.tensor(np.random.default_rng(1).standard_normal((2, 4)), dtype=np.float32,
                requires_grad=True)
 w2 = tl.tensor(np.random.default_rng(2).standard_normal((4, 1)), dtype=np.float32,
@@ -451,8 +638,12 @@ def arguments(i):
     return (xor_x, xor_y), {}
 def state():
     return [w1.data.tobytes(), w2.data.tobytes()]
-""")
-case("a gradient scaled in place inside the step", "equal", """
+""",
+)
+case(
+    "a gradient scaled in place inside the step",
+    "equal",
+    """
 def step(x, y):
     loss = F.cross_entropy(model(x), y)
     opt.zero_grad()
@@ -461,10 +652,14 @@ def step(x, y):
         model[0].weight.grad.mul_(0.5)
     opt.step()
     return loss
-""")
+""",
+)
 
 # ---- NumPy array arguments -------------------------------------------------------------------
-case("a check on a NumPy batch inside the step", "refused", """
+case(
+    "a check on a NumPy batch inside the step",
+    "refused",
+    """
 def step(x, y):
     if not np.isfinite(x).all():
         raise ValueError("corrupt batch")
@@ -472,19 +667,28 @@ def step(x, y):
 def arguments(i):
     x, y = batch(i)
     return (x.data, y), {}
-""")
-case("NumPy preprocessing of an argument inside the step", "refused", """
+""",
+)
+case(
+    "NumPy preprocessing of an argument inside the step",
+    "refused",
+    """
 def step(x, y):
     x = (x - x.mean(axis=0)) / 2
     return train(F.cross_entropy(model(x), y))
 def arguments(i):
     x, y = batch(i)
     return (x.data, y), {}
-""")
-case("NumPy batches handed to the model and the loss", "equal", """
+""",
+)
+case(
+    "NumPy batches handed to the model and the loss",
+    "equal",
+    """
 def step(x, y):
     return train(F.cross_entropy(model(x), y) + F.mse_loss(model(tl.tensor(x)), model(x)))
 def arguments(i):
     x, y = batch(i)
     return (x.data, y), {}
-""")
+""",
+)

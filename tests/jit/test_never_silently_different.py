@@ -101,13 +101,18 @@ def test_the_refusals_name_their_cause():
     assert "numpy() of a tensor" in messages["numpy() of the loss"]
     assert "np.asarray() of a tensor" in messages["np.asarray of activations"]
     assert "float() of a tensor" in messages["float() of the loss"]
-    assert "writes param_groups[...]['lr']" in messages[
-        "learning rate written into param_groups inside the step"]
+    assert (
+        "writes param_groups[...]['lr']"
+        in messages["learning rate written into param_groups inside the step"]
+    )
     assert "changes the global 'count'" in messages["gradient accumulation counter"]
     assert "changes the global 'history'" in messages["history appended inside the step"]
     assert "rebinds .data" in messages[".data rebound inside the step"]
-    for name in ("dropout in training mode", "a numpy generator decides a branch",
-                 "python's random decides a branch"):
+    for name in (
+        "dropout in training mode",
+        "a numpy generator decides a branch",
+        "python's random decides a branch",
+    ):
         assert "draws random numbers" in messages[name], name
     assert all(message.startswith("tl.jit: ") for message in messages.values())
 

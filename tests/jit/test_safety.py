@@ -129,6 +129,7 @@ def test_generated_names_never_clash_with_what_users_name():
     hooks = [lambda leaves: count(leaves), functools.partial(count, by=10)]
     tl.autograd.post_backward_hooks.extend(hooks)
     try:
+
         @jit
         def step(x):
             w.grad = None

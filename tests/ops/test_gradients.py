@@ -46,7 +46,9 @@ def test_every_function_is_exercised_by_a_spec():
     # OneHot takes integer labels only, Compare gives booleans: never recorded, nothing to
     # differentiate (tests/ops/test_arithmetic.py checks comparisons' values)
     defined = {name for module in OP_MODULES for name in functions_of(module)} - {
-        "OneHot", "Compare"}
+        "OneHot",
+        "Compare",
+    }
     seen = set()
 
     @given(data=st.data())

@@ -48,8 +48,11 @@ def same_value(a, b) -> bool:
     if a is b:
         return True
     if type(a) is not type(b) or not isinstance(a, _IMMUTABLE):
-        return isinstance(a, tuple) and type(a) is type(b) and len(a) == len(b) and all(
-            map(same_value, a, b)
+        return (
+            isinstance(a, tuple)
+            and type(a) is type(b)
+            and len(a) == len(b)
+            and all(map(same_value, a, b))
         )
     if isinstance(a, float):
         return a.hex() == b.hex() if a == a and b == b else repr(a) == repr(b)
@@ -146,9 +149,11 @@ class PythonState:
             return
         self._seen.add(id(value))
         self.keep.append(value)
-        if isinstance(value, (types.ModuleType, type, Tensor)) or getattr(
-            value, "guarded_by_identity", False
-        ) or _replayed_whole_owner(value):
+        if (
+            isinstance(value, (types.ModuleType, type, Tensor))
+            or getattr(value, "guarded_by_identity", False)
+            or _replayed_whole_owner(value)
+        ):
             return  # identity (the name's guard); tensors are guarded as the plan's inputs
         if isinstance(value, (np.random.Generator, random.Random)):
             self.generators.append(value)
@@ -186,8 +191,7 @@ class PythonState:
         self.modules.append((module, description, contents(module), dict(vars(module))))
         for name, value in vars(module).items():
             if isinstance(value, (np.ndarray, list, dict, set)) or (
-                not isinstance(value, (Module, Tensor, *_IMMUTABLE))
-                and hasattr(value, "__dict__")
+                not isinstance(value, (Module, Tensor, *_IMMUTABLE)) and hasattr(value, "__dict__")
             ):
                 self._value(value, f"{description}.{name}", depth=2)
 
@@ -299,7 +303,8 @@ class RandomStates:
 def _same_tree(a, b) -> bool:
     """Equality of generator states (dicts, lists, ints and arrays)."""
     if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_tree(a[k], b[k]) for k in a)
+        same_keys = isinstance(b, dict) and a.keys() == b.keys()
+        return same_keys and all(_same_tree(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
         return len(a) == len(b) and all(map(_same_tree, a, b))
     if isinstance(a, np.ndarray):

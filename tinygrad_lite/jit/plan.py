@@ -114,8 +114,10 @@ class Plan:
             tensor, array = entry
             data = tensor.data
             if data is not array:  # rebound (p.data = ...) since: the same kind of array?
-                if type(data) is not type(array) or data.shape != array.shape or (
-                    data.dtype != array.dtype
+                if (
+                    type(data) is not type(array)
+                    or data.shape != array.shape
+                    or (data.dtype != array.dtype)
                 ):
                     return False
                 entry[1] = data

@@ -48,8 +48,10 @@ class Jitted:
 
     def __call__(self, *args, **kwargs):
         modes = state.modes
-        if modes.observer is not None or modes.rounding_noise is not None or (
-            modes.backward_hooks or self.eager_reason
+        if (
+            modes.observer is not None
+            or modes.rounding_noise is not None
+            or (modes.backward_hooks or self.eager_reason)
         ):
             # inside another capture (the ops join it), under tl.testing's noise, under
             # tl.trace (it prints each backward step) or given up on: eager, as written
@@ -255,8 +257,8 @@ def _same_function(a, b) -> bool:
     code = getattr(a, "__code__", None)
     if code is None or code is not getattr(b, "__code__", None):
         return False
-    cells = [(x.cell_contents, y.cell_contents) for x, y in zip(a.__closure__ or (), b.__closure__ or ())]
-    return all(_same_constant(x, y) for x, y in cells)
+    cells = zip(a.__closure__ or (), b.__closure__ or ())
+    return all(_same_constant(x.cell_contents, y.cell_contents) for x, y in cells)
 
 
 def _same_owner(a, b) -> bool:

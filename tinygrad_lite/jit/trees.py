@@ -34,8 +34,8 @@ def _number_key(value) -> tuple:
 def argument_key(args: tuple, kwargs: dict) -> tuple[tuple, list, list, list]:
     """(guard key, the arrays of the array leaves in order, the Tensor leaves in the same order
     (None for a plain array), the objects matched by identity)."""
-    if not kwargs and all(type(a) is Tensor for a in args) and len(set(map(id, args))) == len(
-        args
+    if (
+        not kwargs and all(type(a) is Tensor for a in args) and len(set(map(id, args))) == len(args)
     ):  # NOTE: the common case (distinct Tensors), in one pass; the same key as below
         arrays = [t.data for t in args]
         key = tuple((i, a.shape, a.dtype, type(a), t._requires_grad)
@@ -122,7 +122,7 @@ class ResultTree:
             self.slots.append(slot_of_tensor(value))
             return ("tensor", len(self.slots) - 1)
         kind = type(value)
-        if kind is tuple or kind is list or (isinstance(value, tuple) and hasattr(value, "_fields")):
+        if kind in (tuple, list) or (isinstance(value, tuple) and hasattr(value, "_fields")):
             return ("sequence", kind, [self._describe(v, slot_of_tensor) for v in value])
         if kind is dict:
             return ("dict", [(k, self._describe(v, slot_of_tensor)) for k, v in value.items()])

@@ -36,7 +36,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     bias = None if bias is None else as_tensor(bias, like=weight)
     out_channels, group_channels, kh, kw = weight.shape
     _check_image(x, "conv2d", group_channels * groups)
-    x, weight, bias = ops.precision.autocast_inputs("conv2d", x, weight, bias)  # the low dtype inside tl.amp.autocast
+    x, weight, bias = ops.precision.autocast_inputs("conv2d", x, weight, bias)  # low dtype
     if out_channels % groups:
         raise ValueError(
             f"conv2d: {out_channels} output channels do not split into {groups} groups"

@@ -6,8 +6,6 @@ docs/derivations/loss.md
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import ops
 from ..ops.loss import (
     REDUCTIONS,
@@ -92,7 +90,7 @@ def cross_entropy(
 
     Uses the fused SoftmaxCrossEntropy op, whose backward is softmax(input) - target.
     """
-    (input,) = ops.precision.autocast_inputs("cross_entropy", as_tensor(input))  # float32 inside tl.amp.autocast
+    (input,) = ops.precision.autocast_inputs("cross_entropy", as_tensor(input))  # float32
     if input.ndim < 2:
         raise ValueError(f"cross_entropy: logits need shape (N, C), got {input.shape}")
     classes = input.shape[1]
@@ -121,7 +119,7 @@ def cross_entropy(
 def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """-log_probs[i, target_i], for log-probabilities of shape (N, C) and integer labels (N,).
     Backward: -gy at the picked entries (scatter-added), 0 elsewhere."""
-    (input,) = ops.precision.autocast_inputs("nll_loss", as_tensor(input))  # float32 inside tl.amp.autocast
+    (input,) = ops.precision.autocast_inputs("nll_loss", as_tensor(input))  # float32
     if input.ndim != 2:
         raise ValueError(f"nll_loss: log-probabilities need shape (N, C), got {input.shape}")
     labels = as_tensor(target, like=input)

@@ -42,4 +42,7 @@ from .shape import (
     unsqueeze,
 )
 from .unary import abs, cast, cos, exp, log, sin, sqrt, to_device
+
+# isort: split
+# NOTE: last: they use the functions above
 from . import interop, precision  # noqa: E402, F401  (NumPy protocols; autocast's table)

@@ -257,8 +257,9 @@ class Clip(Function):
 class Compare(Function):
     """y = a < b (or <=, >, >=, ==, != by NumPy ufunc `name`): a bool tensor.
 
-    Backward: none (a step function; booleans cannot require grad). Not differentiable (`differentiable = False`: never on the tape), but an op all the same, so
-    that tl.jit recomputes a mask such as `x * (x > 0.5)` at every replay instead of freezing it.
+    Backward: none (a step function; booleans cannot require grad). Never on the tape
+    (`differentiable = False`), but an op all the same, so that tl.jit recomputes a mask such
+    as `x * (x > 0.5)` at every replay instead of freezing it.
     """
 
     differentiable = False

@@ -53,7 +53,7 @@ def matmul(a, b) -> Tensor:
     Raises:
         ValueError: a 0-d operand, or inner dimensions that differ, naming both shapes.
     """
-    a, b = autocast_inputs("matmul", as_tensor(a), as_tensor(b))  # the low dtype inside tl.amp.autocast
+    a, b = autocast_inputs("matmul", as_tensor(a), as_tensor(b))  # low dtype in autocast
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: scalar operands are not allowed, use *")
     a2 = unsqueeze(a, 0) if a.ndim == 1 else a  # (k,) -> (1, k)
@@ -114,7 +114,7 @@ def linear(x, weight, bias=None) -> Tensor:
     """
     x, weight = as_tensor(x), as_tensor(weight)
     bias = None if bias is None else as_tensor(bias, like=weight)
-    x, weight, bias = autocast_inputs("linear", x, weight, bias)  # the low dtype inside tl.amp.autocast
+    x, weight, bias = autocast_inputs("linear", x, weight, bias)  # low dtype in autocast
     if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"linear: input {x.shape} does not fit weight {weight.shape}: need x (..., in) and "

@@ -14,9 +14,9 @@ from ..autograd import Function
 from ..backend import is_floating
 from ..tensor import Tensor, as_tensor
 from .arguments import normalize_axis
+from .precision import autocast_inputs
 from .shape import broadcast_to, reshape
 from .unary import exp, sqrt
-from .precision import autocast_inputs
 
 
 def _axes(axis, ndim: int, op: str) -> tuple[int, ...]:
