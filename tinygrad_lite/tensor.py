@@ -325,175 +325,73 @@ class Tensor:
     def zero_(self) -> Tensor:
         return self.copy_(0)
 
+    # ---- the ops, one line each (their forward, backward and derivation: tinygrad_lite/ops) ----
+    # fmt: off
     # ---- arithmetic (NumPy broadcasting; Python numbers take the tensor's dtype) --------------
-    def __add__(self, other):
-        return ops.add(self, other)
-
-    def __radd__(self, other):
-        return ops.add(other, self)
-
-    def __sub__(self, other):
-        return ops.sub(self, other)
-
-    def __rsub__(self, other):
-        return ops.sub(other, self)
-
-    def __mul__(self, other):
-        return ops.mul(self, other)
-
-    def __rmul__(self, other):
-        return ops.mul(other, self)
-
-    def __truediv__(self, other):
-        return ops.div(self, other)
-
-    def __rtruediv__(self, other):
-        return ops.div(other, self)
-
-    def __pow__(self, other):
-        return ops.pow(self, other)
-
-    def __rpow__(self, other):
-        return ops.pow(other, self)
-
-    def __matmul__(self, other):
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return ops.matmul(other, self)
-
-    def __neg__(self):
-        return ops.neg(self)
-
-    def __abs__(self):
-        return ops.abs(self)
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __rsub__(self, other): return ops.sub(other, self)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __rmul__(self, other): return ops.mul(other, self)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __rtruediv__(self, other): return ops.div(other, self)
+    def __pow__(self, other): return ops.pow(self, other)
+    def __rpow__(self, other): return ops.pow(other, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __neg__(self): return ops.neg(self)
+    def __abs__(self): return ops.abs(self)
 
     # ---- comparisons: boolean tensors, never differentiable ----------------------------------
-    def __lt__(self, other):
-        return ops.compare(self, other, "less")
-
-    def __le__(self, other):
-        return ops.compare(self, other, "less_equal")
-
-    def __gt__(self, other):
-        return ops.compare(self, other, "greater")
-
-    def __ge__(self, other):
-        return ops.compare(self, other, "greater_equal")
-
-    def __eq__(self, other):
-        return ops.compare(self, other, "equal")
-
-    def __ne__(self, other):
-        return ops.compare(self, other, "not_equal")
+    def __lt__(self, other): return ops.compare(self, other, "less")
+    def __le__(self, other): return ops.compare(self, other, "less_equal")
+    def __gt__(self, other): return ops.compare(self, other, "greater")
+    def __ge__(self, other): return ops.compare(self, other, "greater_equal")
+    def __eq__(self, other): return ops.compare(self, other, "equal")
+    def __ne__(self, other): return ops.compare(self, other, "not_equal")
 
     # ---- elementwise -------------------------------------------------------------------------
-    def exp(self):
-        return ops.exp(self)
-
-    def log(self):
-        return ops.log(self)
-
-    def sqrt(self):
-        return ops.sqrt(self)
-
-    def abs(self):
-        return ops.abs(self)
-
-    def sin(self):
-        return ops.sin(self)
-
-    def cos(self):
-        return ops.cos(self)
-
-    def maximum(self, other):
-        return ops.maximum(self, other)
-
-    def minimum(self, other):
-        return ops.minimum(self, other)
-
-    def clip(self, low=None, high=None):
-        return ops.clip(self, low, high)
-
-    def relu(self):
-        return ops.relu(self)
-
-    def leaky_relu(self, slope=0.01):
-        return ops.leaky_relu(self, slope)
-
-    def sigmoid(self):
-        return ops.sigmoid(self)
-
-    def tanh(self):
-        return ops.tanh(self)
-
-    def gelu(self, approximate="none"):
-        return ops.gelu(self, approximate)
-
-    def softplus(self, beta=1.0):
-        return ops.softplus(self, beta)
-
-    def softmax(self, axis=-1):
-        return ops.softmax(self, axis)
-
-    def log_softmax(self, axis=-1):
-        return ops.log_softmax(self, axis)
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def abs(self): return ops.abs(self)
+    def sin(self): return ops.sin(self)
+    def cos(self): return ops.cos(self)
+    def maximum(self, other): return ops.maximum(self, other)
+    def minimum(self, other): return ops.minimum(self, other)
+    def clip(self, low=None, high=None): return ops.clip(self, low, high)
+    def relu(self): return ops.relu(self)
+    def leaky_relu(self, slope=0.01): return ops.leaky_relu(self, slope)
+    def sigmoid(self): return ops.sigmoid(self)
+    def tanh(self): return ops.tanh(self)
+    def gelu(self, approximate="none"): return ops.gelu(self, approximate)
+    def softplus(self, beta=1.0): return ops.softplus(self, beta)
+    def softmax(self, axis=-1): return ops.softmax(self, axis)
+    def log_softmax(self, axis=-1): return ops.log_softmax(self, axis)
 
     # ---- reductions --------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return ops.sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return ops.mean(self, axis, keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return ops.max(self, axis, keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return ops.min(self, axis, keepdims)
-
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return ops.var(self, axis, keepdims, ddof)
-
-    def std(self, axis=None, keepdims=False, ddof=0):
-        return ops.std(self, axis, keepdims, ddof)
-
-    def logsumexp(self, axis=None, keepdims=False):
-        return ops.logsumexp(self, axis, keepdims)
+    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)
+    def var(self, axis=None, keepdims=False, ddof=0): return ops.var(self, axis, keepdims, ddof)
+    def std(self, axis=None, keepdims=False, ddof=0): return ops.std(self, axis, keepdims, ddof)
+    def logsumexp(self, axis=None, keepdims=False): return ops.logsumexp(self, axis, keepdims)
 
     # ---- shape -------------------------------------------------------------------------------
-    def reshape(self, *shape):
-        return ops.reshape(self, *shape)
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        return ops.flatten(self, start_dim, end_dim)
-
-    def transpose(self, *axes):
-        return ops.transpose(self, *axes)
-
-    def permute(self, *axes):
-        return ops.permute(self, *axes)
-
-    def squeeze(self, axis=None):
-        return ops.squeeze(self, axis)
-
-    def unsqueeze(self, axis):
-        return ops.unsqueeze(self, axis)
-
-    def broadcast_to(self, shape):
-        return ops.broadcast_to(self, shape)
-
-    def expand(self, *shape):
-        return ops.expand(self, *shape)
-
-    def split(self, sections, axis=0):
-        return ops.split(self, sections, axis)
-
-    def __getitem__(self, index):
-        return ops.getitem(self, index)
-
-    def matmul(self, other):
-        return ops.matmul(self, other)
+    def reshape(self, *shape): return ops.reshape(self, *shape)
+    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
+    def transpose(self, *axes): return ops.transpose(self, *axes)
+    def permute(self, *axes): return ops.permute(self, *axes)
+    def squeeze(self, axis=None): return ops.squeeze(self, axis)
+    def unsqueeze(self, axis): return ops.unsqueeze(self, axis)
+    def broadcast_to(self, shape): return ops.broadcast_to(self, shape)
+    def expand(self, *shape): return ops.expand(self, *shape)
+    def split(self, sections, axis=0): return ops.split(self, sections, axis)
+    def __getitem__(self, index): return ops.getitem(self, index)
+    def matmul(self, other): return ops.matmul(self, other)
+    # fmt: on
 
 
 from . import autograd, ops  # noqa: E402  (they import Tensor from this module)
