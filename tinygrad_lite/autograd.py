@@ -336,12 +336,13 @@ def accumulate_grad(leaf: Tensor, g) -> None:
     contiguous arrays than on transposed ones. With create_graph the gradient carries its graph
     and is kept as is.
     """
-    if leaf.grad is not None:
-        leaf.grad = leaf.grad + g
+    # NOTE: ._grad, not .grad: the engine's own writes are not the step's (tl.jit hears those)
+    if leaf._grad is not None:
+        leaf._grad = leaf._grad + g
     elif isinstance(g, Tensor) and g.requires_grad:
-        leaf.grad = g
+        leaf._grad = g
     else:
-        leaf.grad = Tensor((g.data if isinstance(g, Tensor) else g).copy(order="C"))
+        leaf._grad = Tensor((g.data if isinstance(g, Tensor) else g).copy(order="C"))
 
 
 def grad(

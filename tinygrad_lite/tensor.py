@@ -275,10 +275,10 @@ class Tensor:
     @state.replayed_whole  # tl.jit replays it by calling it again
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradient, or with set_to_none=False replace an existing one by zeros."""
-        if set_to_none or self.grad is None:
-            self.grad = None
+        if set_to_none or self._grad is None:  # NOTE: ._grad: replayed whole by tl.jit
+            self._grad = None
         else:
-            self.grad = Tensor(self.xp.zeros_like(self.data))
+            self._grad = Tensor(self.xp.zeros_like(self.data))
 
     # ---- in-place updates (refused when they would corrupt a gradient) ----------------------
     def _update_in_place(self, other, statement: str, update) -> Tensor:

@@ -34,13 +34,17 @@ def _number_key(value) -> tuple:
 def argument_key(args: tuple, kwargs: dict) -> tuple[tuple, list, list, list]:
     """(guard key, the arrays of the array leaves in order, the Tensor leaves in the same order
     (None for a plain array), the objects matched by identity)."""
-    if (
-        not kwargs and all(type(a) is Tensor for a in args) and len(set(map(id, args))) == len(args)
-    ):  # NOTE: the common case (distinct Tensors), in one pass; the same key as below
-        arrays = [t.data for t in args]
-        key = tuple((i, a.shape, a.dtype, type(a), t._requires_grad)
-                    for i, (t, a) in enumerate(zip(args, arrays)))  # fmt: skip
-        return key, arrays, list(args), []
+    if not kwargs:  # NOTE: the common case (distinct Tensors) in one plain loop: the same key
+        key, arrays, seen = [], [], set()
+        for t in args:
+            if type(t) is not Tensor or id(t) in seen:
+                break
+            seen.add(id(t))
+            data = t.data
+            key.append((len(arrays), data.shape, data.dtype, type(data), t._requires_grad))
+            arrays.append(data)
+        else:
+            return tuple(key), arrays, list(args), []
     key: list = []
     arrays: list = []
     tensors: list = []
@@ -138,6 +142,8 @@ class ResultTree:
         return ("constant", value)
 
     def build(self, tensors: list):
+        if self.shape[0] == "tensor":  # NOTE: the common result, one loss
+            return tensors[0]
         return self._build(self.shape, tensors)
 
     def _build(self, shape, tensors):
