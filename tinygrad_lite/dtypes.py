@@ -21,7 +21,8 @@ def as_array(data: Any, dtype) -> Any:
     if isinstance(data, np.generic):
         data = np.asarray(data)
     if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
-        data = plain_array(data)
+        if type(data) is not np.ndarray:  # NOTE: the common case at no cost
+            data = plain_array(data)
         array = data if dtype is None else data.astype(dtype, copy=False)
         if array is not data and state.modes.observer is not None:  # tl.jit converts each call
             state.modes.observer.on_convert(data, array)

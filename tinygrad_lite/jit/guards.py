@@ -199,7 +199,11 @@ class PythonState:
     def holds(self) -> bool:
         """True when everything the capture read is as it was (checked before each replay)."""
         for namespace, name, value, _ in self.names:
-            current = _read(namespace, name)
+            try:  # NOTE: inline, as this runs before every replay
+                current = namespace.get(name, _MISSING) if type(namespace) is dict else (
+                    namespace.cell_contents)  # fmt: skip
+            except ValueError:  # an empty cell
+                return False
             if current is not value and not same_value(current, value):
                 return False
         for value, _, seen, _ in self.mutables:

@@ -87,13 +87,14 @@ class Optimizer:
         for group in self.param_groups:
             group = dict(group)  # NOTE: a plain dict: update() reads it per parameter
             for p in group["params"]:
-                if p.grad is None:
+                grad = p._grad  # NOTE: not the .grad property: tl.jit hears only the step's writes
+                if grad is None:
                     continue
                 state = self.state.get(id(p))
                 if state is None:
                     state = self.state[id(p)] = {"step": 0}
                 state["step"] += 1
-                self.update(p.data, p.grad.data, state, group)
+                self.update(p.data, grad.data, state, group)
                 p._counter.value += 1  # NOTE: p changed in place: stale graphs must not use it
 
     @replayed_whole
