@@ -120,7 +120,7 @@ class Function:
             out = fn.forward(*arrays, **params)  # NOTE: inf and NaN are results, as in torch
         if modes.rounding_noise is not None:
             out = nudge_one_ulp(out, modes.rounding_noise)
-        y = Tensor(out)
+        y = leaf_on(out)
         share_memory_state(y, inputs)  # a view (reshape, slice, transpose) shares the version
         if modes.grad_enabled and cls.differentiable and any(x._requires_grad for x in inputs):
             y._requires_grad = True
@@ -163,6 +163,11 @@ class Function:
 _KEPT_AFTER_RELEASE = ("seq", "needs_input_grad", "_output", "xp")
 
 
+def leaf_on(array) -> Tensor:
+    """A leaf on an array the engine just made (a NumPy scalar or CuPy array converted)."""
+    return Tensor.wrap(array) if type(array) is np.ndarray else Tensor(array)
+
+
 def reachable_functions(roots: Sequence[Tensor]) -> list[Function]:
     """Every recorded function the roots depend on, newest first (a topological order); the
     backward walk, and tl.testing's replay of a graph op by op."""
@@ -192,7 +197,7 @@ def _gradients_of_inputs(fn: Function, gy: Tensor) -> tuple:
         if fn.backward_untracked is not None and not modes.grad_enabled:
             returned = fn.backward_untracked(read_only(gy.data))
             gxs = returned if isinstance(returned, tuple) else (returned,)
-            gxs = tuple(None if g is None else Tensor(g) for g in gxs)
+            gxs = tuple(None if g is None else leaf_on(g) for g in gxs)
             if recorder is not None:
                 recorder.on_backward_untracked(fn, gy, gxs, returned)
         else:
@@ -342,7 +347,7 @@ def accumulate_grad(leaf: Tensor, g) -> None:
     elif isinstance(g, Tensor) and g.requires_grad:
         leaf._grad = g
     else:
-        leaf._grad = Tensor((g.data if isinstance(g, Tensor) else g).copy(order="C"))
+        leaf._grad = leaf_on((g.data if isinstance(g, Tensor) else g).copy(order="C"))
 
 
 def grad(

@@ -69,6 +69,15 @@ class Tensor:
         if requires_grad:
             self.requires_grad_()
 
+    @classmethod
+    def wrap(cls, array) -> Tensor:
+        """A new leaf on a NumPy array the engine just made (an op's result, a gradient):
+        `Tensor(array)` without the conversions, which every op would otherwise pay for."""
+        t = object.__new__(cls)
+        t.data, t._grad, t.creator, t._requires_grad = array, None, None, False
+        t._counter = VersionCounter()
+        return t
+
     # ---- attributes -------------------------------------------------------------------------
     def _set_grad(self, value: Tensor | None) -> None:
         if state.modes.observer is not None:  # the step's own code sets it: tl.jit replays it

@@ -208,7 +208,7 @@ class Plan:
         externals = [entry[0].data for entry in self.externals]
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             outputs = self._replay(arrays, externals, tensors)
-        return self.tree.build([Tensor(array) for array in outputs])
+        return self.tree.build([autograd.leaf_on(a) for a in outputs])
 
 
 def _unread(steps, outputs) -> set[int]:
