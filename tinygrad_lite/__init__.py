@@ -27,7 +27,8 @@ from .creation import (
     zeros_like,
 )
 from . import amp, cuda, data, distributed, nn, onnx, optim, plot, quantization, testing, train, viz
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck, gradient_errors
+from .gradcheck import GradcheckError, gradgradcheck, gradient_errors
+from .testing import gradcheck
 from .ops.interop import from_dlpack
 from .jit import JitError, jit
 from .serialization import load, save

@@ -7,9 +7,10 @@ Back-propagating ones from f(x).sum() instead would let real bugs pass: a softma
 returns zeros is right for v = 1 (softmax sums to a constant), and so is a backward that ignores
 its incoming gradient.
 
-Shared with tl.testing (public, so the richer checkers reuse them instead of copying): `outputs_of`,
-`vjp`, `analytic_vjps`, `random_upstream`, `random_stream`, `comparisons`, `Comparison` and
-`AnalyticVsNumeric`.
+The primitives of every check: `tl.gradcheck` (tinygrad_lite/testing/check.py: the error model
+of tl.testing by default, these fixed-tolerance comparisons when tolerances are given) and
+`gradgradcheck` below build on `outputs_of`, `vjp`, `analytic_vjps`, `random_upstream`,
+`random_stream`, `comparisons`, `Comparison` and `AnalyticVsNumeric`.
 """
 
 from __future__ import annotations
@@ -172,41 +173,6 @@ class Comparison(AnalyticVsNumeric):
             f"atol={self.atol:g} + rtol={self.rtol:g}·|numeric|; max abs error "
             f"{self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g}."
         )
-
-
-def gradcheck(
-    fn: Callable[..., Tensor | tuple[Tensor, ...]],
-    inputs: Tensor | Sequence[Tensor],
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
-    raise_exception: bool = True,
-    seed: int = 0,
-) -> bool:
-    """Compare `fn`'s analytic gradients with central finite differences, for each input that
-    requires grad, using a random upstream gradient per output. Use float64 inputs.
-
-    Args:
-        fn: takes the inputs as Tensors, returns a Tensor or a tuple of Tensors.
-        inputs: a Tensor or a sequence of Tensors; only those with requires_grad are checked.
-        eps: finite-difference step.
-        atol, rtol: an element passes when |analytic - numeric| <= atol + rtol * |numeric|.
-        raise_exception: raise GradcheckError on failure (else return False).
-        seed: seed of the random upstream gradient.
-
-    Returns:
-        True when every checked gradient matches.
-
-    Raises:
-        GradcheckError: naming the input, the worst element, both values and the max errors.
-
-    >>> x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
-    >>> gradcheck(lambda t: t.sin() * t, x)
-    True
-    """
-    inputs = _as_tuple(inputs)
-    _warn_if_imprecise(inputs, "gradcheck")
-    return _check(fn, inputs, eps, atol, rtol, raise_exception, seed)
 
 
 def random_upstream(fn, inputs, seed: int) -> list[np.ndarray]:

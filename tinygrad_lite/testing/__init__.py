@@ -15,7 +15,7 @@ bound), `precision` (the float32-code mode), `properties` (linearity, second ord
 property tests) and `pytest_plugin` (the `check_gradients` fixture).
 """
 
-from .check import check_gradients, check_module
+from .check import check_gradients, check_module, gradcheck
 from .localize import first_wrong_op
 from .parity import GPUNotAvailable, ParityReport, check_parity
 from .problem import replayed_random_numbers
@@ -24,6 +24,6 @@ from .report import GradientReport, TensorCheck, reproduction
 
 __all__ = [
     "GPUNotAvailable", "GradientReport", "ParityReport", "TensorCheck", "check_gradients",
-    "check_module", "check_parity", "first_wrong_op", "hessian_symmetry", "replayed_random_numbers",
-    "reproduction", "vjp_derivative", "vjp_linearity",
+    "check_module", "check_parity", "first_wrong_op", "gradcheck", "hessian_symmetry",
+    "replayed_random_numbers", "reproduction", "vjp_derivative", "vjp_linearity",
 ]  # fmt: skip
