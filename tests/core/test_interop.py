@@ -69,3 +69,19 @@ def test_dlpack_round_trip_with_numpy():
     array = np.from_dlpack(t)
     assert np.shares_memory(array, t.data)
     assert tl.from_dlpack(array).tolist() == [[1, 2]]
+
+
+def test_writing_through_dlpack_cannot_corrupt_a_pending_gradient():
+    """The README's promise: memory saved for a backward is exported read-only (DLPack 1.0's
+    flag, honoured by NumPy), so a write raises instead of changing the gradient."""
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+    x = tl.tensor([3.0, 4.0])
+    loss = (w * x).sum()  # Mul saved x for its backward
+    shared = np.from_dlpack(x)
+    assert np.shares_memory(shared, x.data) and not shared.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        shared[0] = 99.0
+    loss.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 4.0])
+    fresh = tl.tensor([5.0, 6.0])  # never recorded: writable, as before
+    assert np.from_dlpack(fresh).flags.writeable

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..backend import read_only
 from ..tensor import Tensor
 
 UFUNCS = {
@@ -130,13 +131,16 @@ def array_function(func, args, kwargs):
 
 
 def to_dlpack(tensor: Tensor, *args, **kwargs):
-    """Tensor.__dlpack__: the array's own memory, without a copy (no graph crosses DLPack)."""
+    """Tensor.__dlpack__: the array's own memory, without a copy (no graph crosses DLPack).
+    Read-only (DLPack 1.0's flag, which NumPy honours) while writing into it could corrupt a
+    gradient, as for `.numpy()`: when an op has recorded this memory for a backward."""
     if tensor.requires_grad:
         raise RuntimeError(
             "__dlpack__: cannot export a tensor that requires grad (no graph crosses DLPack); "
             "use tensor.detach()"
         )
-    return tensor.data.__dlpack__(*args, **kwargs)
+    data = read_only(tensor.data) if tensor._counter.recorded else tensor.data
+    return data.__dlpack__(*args, **kwargs)
 
 
 def from_dlpack(obj: Any) -> Tensor:
