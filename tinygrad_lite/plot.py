@@ -51,13 +51,18 @@ def decision_boundary(
     path: str | Path,
     title: str = "",
     resolution: int = 200,
+    from_logits: bool = False,
 ) -> Path:
     """Shade P(class 1) over the plane of 2-D points x and draw the 0.5 contour, with the points
     coloured by label y.
 
     Args:
         predict: maps an (M, 2) array of points to M probabilities of class 1, e.g.
-            `lambda p: model(tl.tensor(p)).sigmoid().numpy()[:, 0]`.
+            `lambda p: model(tl.tensor(p)).sigmoid().numpy()[:, 0]`, or with `from_logits=True`
+            to M logits (σ is applied here), e.g. `lambda p: model(tl.tensor(p)).numpy()[:, 0]`.
+
+    Raises:
+        ValueError: values outside [0, 1] without from_logits (logits are not probabilities).
     """
     plt = _pyplot()
     x, y = np.asarray(x), np.asarray(y).ravel()
@@ -67,7 +72,14 @@ def decision_boundary(
         np.linspace(lows[0], highs[0], resolution), np.linspace(lows[1], highs[1], resolution)
     )
     grid = np.column_stack([u.ravel(), v.ravel()]).astype(x.dtype)
-    probability = np.asarray(predict(grid)).reshape(u.shape)
+    probability = np.asarray(predict(grid), dtype=np.float64).reshape(u.shape)
+    if from_logits:
+        probability = 0.5 * (1 + np.tanh(probability / 2))  # σ, without overflow
+    elif probability.size and (probability.min() < 0 or probability.max() > 1):
+        raise ValueError(
+            "decision_boundary: predict returned values outside [0, 1], logits rather than "
+            "probabilities; pass from_logits=True (or apply a sigmoid)"
+        )
     figure, axis = plt.subplots(figsize=(5, 4.5))
     shading = axis.contourf(
         u, v, probability, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6

@@ -30,10 +30,26 @@ def multiclass_accuracy(outputs: Tensor, targets: Tensor) -> float:
     return float((predicted == labels).mean())
 
 
-def binary_accuracy(outputs: Tensor, targets: Tensor, threshold: float = 0.5) -> float:
-    """Fraction of outputs on the target's side of `threshold` (0.5 for probabilities; use 0 for
-    logits)."""
-    return float(((outputs.numpy() >= threshold) == (targets.numpy() >= 0.5)).mean())
+def binary_accuracy(outputs: Tensor, targets: Tensor, threshold: float | None = None,
+                    from_logits: bool = False) -> float:  # fmt: skip
+    """Fraction of outputs on the target's side of the decision threshold: 0.5 for probabilities
+    (a sigmoid's output), 0 for logits (`from_logits=True`: σ(z) ≥ 0.5 exactly when z ≥ 0), or
+    `threshold` when given.
+
+    Raises:
+        ValueError: outputs outside [0, 1] without from_logits (they are logits: thresholding
+            them at 0.5 would count the wrong side).
+    """
+    values = np.asarray(outputs.numpy() if isinstance(outputs, Tensor) else outputs)
+    if threshold is None:
+        if not from_logits and values.size and (values.min() < 0 or values.max() > 1):
+            raise ValueError(
+                "binary_accuracy: outputs outside [0, 1] are logits, not probabilities; pass "
+                "from_logits=True (threshold 0), or a threshold"
+            )
+        threshold = 0.0 if from_logits else 0.5
+    target = np.asarray(targets.numpy() if isinstance(targets, Tensor) else targets)
+    return float(((values >= threshold) == (target >= 0.5)).mean())
 
 
 @dataclass

@@ -21,7 +21,7 @@ def test_fit_keeps_history_and_evaluate_agrees():
     train_loader, val_loader = _blobs_loaders()
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
     loss_fn = nn.functional.binary_cross_entropy_with_logits
-    accuracy = lambda out, y: train.binary_accuracy(out, y, threshold=0.0)
+    accuracy = lambda out, y: train.binary_accuracy(out, y, from_logits=True)
     lines = []
     history = train.fit(
         model,
@@ -112,3 +112,23 @@ def test_fit_with_a_validation_split():
     assert len(history["val_loss"]) == 2
     train_part, held_out = data.split_loader(loader, 0.2)
     assert len(train_part.dataset) == 80 and len(held_out.dataset) == 20
+
+
+def test_binary_accuracy_says_whether_it_reads_logits_or_probabilities():
+    logits = tl.tensor(np.array([[-2.0], [0.3], [1.5], [-0.1]]))
+    targets = tl.tensor(np.array([[0.0], [1.0], [1.0], [1.0]]))
+    assert train.binary_accuracy(logits, targets, from_logits=True) == 0.75
+    assert train.binary_accuracy(logits.sigmoid(), targets) == 0.75
+    with pytest.raises(ValueError, match="logits, not probabilities; pass from_logits=True"):
+        train.binary_accuracy(logits, targets)  # thresholding logits at 0.5 counts 0.3 wrong
+    assert train.binary_accuracy(logits, targets, threshold=1.0) == 0.5
+
+
+def test_decision_boundary_takes_logits_or_refuses_them(tmp_path):
+    pytest.importorskip("matplotlib")
+    x = np.random.default_rng(0).standard_normal((20, 2))
+    y = (x.sum(axis=1) > 0).astype(int)
+    logit = lambda p: 3 * (p[:, 0] + p[:, 1])  # noqa: E731
+    assert tl.plot.decision_boundary(logit, x, y, tmp_path / "b.png", from_logits=True).exists()
+    with pytest.raises(ValueError, match="pass from_logits=True"):
+        tl.plot.decision_boundary(logit, x, y, tmp_path / "c.png")

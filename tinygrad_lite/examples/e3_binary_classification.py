@@ -25,7 +25,7 @@ def run(
     )
     model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 1))
     loss_fn = nn.functional.binary_cross_entropy_with_logits
-    accuracy = lambda logits, target: train.binary_accuracy(logits, target, threshold=0.0)
+    accuracy = lambda logits, target: train.binary_accuracy(logits, target, from_logits=True)
     history = train.fit(
         model,
         data.DataLoader(data.TensorDataset(x_train, y_train), 32, shuffle=True),
