@@ -39,3 +39,14 @@ def test_step_bumps_the_version_so_stale_graphs_cannot_backward():
     optim.SGD([w], lr=0.1).step()
     with pytest.raises(RuntimeError, match="modified in place"):
         loss.backward()
+
+
+def test_another_optimizers_state_is_refused_and_changes_nothing():
+    w = tl.tensor(np.ones(3, np.float32), requires_grad=True)
+    adam, sgd = tl.optim.Adam([w], lr=0.1), tl.optim.SGD([w], lr=0.1, momentum=0.9)
+    w.grad = tl.tensor(np.ones(3, np.float32))
+    adam.step()
+    before = sgd.state_dict()
+    with pytest.raises(ValueError, match="a state dict of another optimizer"):
+        sgd.load_state_dict(adam.state_dict())
+    assert sgd.state_dict() == before

@@ -132,6 +132,14 @@ class Optimizer:
                 f"{name}: the saved groups hold {sizes} parameters, this optimizer "
                 f"{[len(g['params']) for g in self.param_groups]}"
             )
+        for own, saved in zip(self.param_groups, groups):
+            missing = sorted(set(own) - set(saved))  # NOTE: extra keys (PyTorch's foreach, ...) pass
+            if missing:
+                raise ValueError(
+                    f"{name}: the saved groups lack the hyper-parameters {missing} of "
+                    f"{type(self).__name__} (they have {sorted(set(saved) - {'params'})}): a "
+                    "state dict of another optimizer"
+                )
         new_groups = [
             {**own, **{k: _hyper_parameter(v) for k, v in saved.items() if k != "params"}}
             for own, saved in zip(self.param_groups, groups)
