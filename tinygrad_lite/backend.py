@@ -14,6 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 
+def install_hint(packages: str, extra: str) -> str:
+    """How to install what an optional feature needs: the packages themselves, or the extra
+    that brings them from a checkout (tinygrad_lite is not on a package index)."""
+    return f'pip install {packages} (from a checkout: pip install -e ".[{extra}]")'
+
+
 def bfloat16() -> np.dtype:
     """NumPy's bfloat16 dtype, from the ml_dtypes package (JAX's), or an ImportError saying what
     to install. Imported only when asked for."""
@@ -21,7 +27,7 @@ def bfloat16() -> np.dtype:
         import ml_dtypes
     except ImportError:
         raise ImportError(
-            'bfloat16 needs the ml_dtypes package: pip install "tinygrad_lite[amp]"'
+            f"bfloat16 needs the ml_dtypes package: {install_hint('ml_dtypes', 'amp')}"
         ) from None
     return np.dtype(ml_dtypes.bfloat16)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .autograd import no_grad
+from .backend import install_hint
 from .nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from .nn.layers import (
     GELU,
@@ -160,7 +161,7 @@ def export(model: Module, example_input, path: str | os.PathLike, opset: int = 1
         from onnx import helper, numpy_helper
     except ImportError:
         raise ImportError(
-            'ONNX export needs the onnx package: pip install "tinygrad_lite[interop]"'
+            f"ONNX export needs the onnx package: {install_hint('onnx onnxruntime', 'interop')}"
         ) from None
     was_training = model.training
     model.eval()

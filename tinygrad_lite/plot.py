@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .backend import install_hint
 from .gradcheck import gradient_errors
 
 
@@ -21,7 +22,7 @@ def _pyplot():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError('plots need matplotlib: pip install "tinygrad_lite[plot]"') from None
+        raise ImportError(f"plots need matplotlib: {install_hint('matplotlib', 'plot')}") from None
     return plt
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import bfloat16, is_floating
+from .backend import bfloat16, install_hint, is_floating
 from .tensor import Tensor
 
 SEPARATOR = "/"
@@ -105,7 +105,8 @@ def _safetensors():
         import safetensors.numpy
     except ImportError:
         raise ImportError(
-            '.safetensors files need the safetensors package: pip install "tinygrad_lite[interop]"'
+            ".safetensors files need the safetensors package: "
+            + install_hint("safetensors", "interop")
         ) from None
     return safetensors.numpy
 

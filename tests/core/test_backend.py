@@ -65,3 +65,18 @@ def test_erf_matches_math_erf_with_and_without_scipy(monkeypatch, scipy_availabl
     y = erf(np, x)
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, [math.erf(v) for v in x], rtol=1e-6, atol=1e-7)
+
+
+def test_install_hints_name_what_installs_from_a_checkout():
+    """tinygrad_lite is on no package index: a hint names the package itself and the extra of
+    a checkout, never `pip install "tinygrad_lite[...]"`."""
+    from pathlib import Path
+
+    from tinygrad_lite.backend import install_hint
+
+    package = Path(tl.__file__).parent
+    offenders = [p.name for p in package.rglob("*.py") if "tinygrad_lite[" in p.read_text()]
+    assert offenders == []
+    assert install_hint("safetensors", "interop") == (
+        'pip install safetensors (from a checkout: pip install -e ".[interop]")'
+    )

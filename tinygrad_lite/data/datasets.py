@@ -1,7 +1,7 @@
 """Data sets: the bundled 8×8 digits, MNIST IDX files, image folders, and small synthetic sets.
 
 No network is used. The default real data set is scikit-learn's bundled handwritten digits
-(1,797 8×8 images), installed with `pip install "tinygrad_lite[data]"`.
+(1,797 8×8 images), installed with `pip install scikit-learn` (the data extra).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-DIGITS_HINT = 'the bundled digits need scikit-learn: pip install "tinygrad_lite[data]"'
+from ..backend import install_hint
+
+DIGITS_HINT = "the bundled digits need scikit-learn: " + install_hint("scikit-learn", "data")
 
 
 def _resize_matrix(size_in: int, size_out: int) -> np.ndarray:
@@ -127,12 +129,13 @@ ImageFolderData = tuple[np.ndarray, np.ndarray, list[str]]
 def load_image_folder(root: str | os.PathLike, size: int = 224, mean=(0.485, 0.456, 0.406),
                       std=(0.229, 0.224, 0.225)) -> ImageFolderData:  # fmt: skip
     """Images under root/<class name>/ as float32 (N, 3, size, size), normalised per channel,
-    with int64 labels and the sorted class names. Needs Pillow (`tinygrad_lite[images]`)."""
+    with int64 labels and the sorted class names. Needs Pillow (pip install pillow; the images
+    extra)."""
     try:
         from PIL import Image
     except ImportError:
         raise ImportError(
-            'image folders need Pillow: pip install "tinygrad_lite[images]"'
+            "image folders need Pillow: " + install_hint("pillow", "images")
         ) from None
     root = Path(root)
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())

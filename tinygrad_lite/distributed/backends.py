@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import require_cupy
+from ..backend import install_hint, require_cupy
 
 
 class Backend:
@@ -32,7 +32,7 @@ def _mpi():
         from mpi4py import MPI
     except ImportError as error:
         raise RuntimeError(
-            'tl.distributed needs mpi4py and an MPI library: pip install "tinygrad_lite[mpi]" '
+            f"tl.distributed needs mpi4py and an MPI library: {install_hint('mpi4py', 'mpi')}, "
             "and e.g. apt-get install openmpi-bin libopenmpi-dev"
         ) from error
     return MPI

@@ -7,7 +7,7 @@ Measured on 2 cores (`python -m benchmarks compress`): a 256×784 Linear at batc
 slower in CSR at 80% zeros, about even at 90%, 1.9× faster at 95% and 4.3× at 99%. `to_sparse`
 therefore converts a layer only from `min_sparsity` (0.9, the measured break-even), and, given an
 example input, only where CSR also measured faster on the input that reaches it. Inference only:
-the layers record no graph. Needs scipy (pip install "tinygrad_lite[sparse]").
+the layers record no graph. Needs scipy (pip install scipy; from a checkout, the sparse extra).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import no_grad
+from ..backend import install_hint
 from ..tensor import Tensor, as_tensor
 from .conv import Conv2d
 from .layers import Linear
@@ -31,7 +32,7 @@ def _scipy_sparse():
     try:
         import scipy.sparse
     except ImportError:
-        hint = 'pip install "tinygrad_lite[sparse]"'
+        hint = install_hint("scipy", "sparse")
         raise ImportError(f"sparse inference needs scipy: {hint}") from None
     return scipy.sparse
 

@@ -133,7 +133,8 @@ class Optimizer:
                 f"{[len(g['params']) for g in self.param_groups]}"
             )
         for own, saved in zip(self.param_groups, groups):
-            missing = sorted(set(own) - set(saved))  # NOTE: extra keys (PyTorch's foreach, ...) pass
+            # NOTE: extra saved keys (PyTorch's foreach, ...) pass; missing ones are refused
+            missing = sorted(set(own) - set(saved))
             if missing:
                 raise ValueError(
                     f"{name}: the saved groups lack the hyper-parameters {missing} of "
