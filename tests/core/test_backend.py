@@ -74,7 +74,9 @@ def test_install_hints_name_what_installs_from_a_checkout():
 
     from tinygrad_lite.backend import install_hint
 
-    package = Path(tl.__file__).parent
+    import tinygrad_lite
+
+    package = Path(tinygrad_lite.__file__).parent
     offenders = [p.name for p in package.rglob("*.py") if "tinygrad_lite[" in p.read_text()]
     assert offenders == []
     assert install_hint("safetensors", "interop") == (
