@@ -16,6 +16,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -114,16 +115,82 @@ def _safetensors():
 def _check_safetensors(flat: dict[str, np.ndarray]) -> None:
     _safetensors()
     for key, array in flat.items():
-        if array.dtype.kind not in "biuf":
+        if array.dtype.kind not in "biuf" and _dtype_name(array) != "bfloat16":
             raise ValueError(f"save: '{key}' is {array.dtype}; a .safetensors file holds numeric "
-                             "arrays only (use .npz for strings and bfloat16)")  # fmt: skip
+                             "arrays only (use .npz for strings)")  # fmt: skip
 
 
 def _write_safetensors(file, flat: dict[str, np.ndarray]) -> None:
     """The safetensors format (Hugging Face's: a JSON header of names, dtypes, shapes and
-    offsets, then the raw bytes), readable by PyTorch's safetensors.torch.load_file."""
-    arrays = {key: np.ascontiguousarray(a) if a.ndim else a.copy() for key, a in flat.items()}
-    file.write(_safetensors().save(arrays, metadata={"format": "tinygrad_lite"}))
+    offsets, then the raw bytes), readable by PyTorch's safetensors.torch.load_file. The
+    header's metadata carries the same manifest as our .npz files (each key's shape, dtype and
+    SHA-256), checked on load. bfloat16 is the format's BF16: the safetensors package's NumPy
+    API has no bfloat16, so such arrays go through it as their uint16 bits and the header
+    names them BF16."""
+    arrays, manifest = {}, {}
+    for key, array in flat.items():
+        array = np.ascontiguousarray(array) if array.ndim else array.copy()
+        manifest[key] = _manifest_entry(array)
+        arrays[key] = array.view(np.uint16) if _dtype_name(array) == "bfloat16" else array
+    metadata = {"format": "tinygrad_lite", "manifest": json.dumps(manifest)}
+    data = _safetensors().save(arrays, metadata=metadata)
+    bits = [key for key, entry in manifest.items() if entry["dtype"] == "bfloat16"]
+    file.write(_retyped(data, bits, "BF16"))
+
+
+def _manifest_entry(array: np.ndarray) -> dict:
+    return {"shape": list(array.shape), "dtype": _dtype_name(array),
+            "sha256": hashlib.sha256(array.tobytes()).hexdigest()}  # fmt: skip
+
+
+def _header(data: bytes) -> tuple[dict, int]:
+    """A safetensors file's JSON header, and where the array bytes start."""
+    size = int.from_bytes(data[:8], "little")
+    if len(data) < 8 or size > len(data) - 8:
+        raise CheckpointError("it is not a safetensors file (its header is cut off)")
+    return json.loads(data[8 : 8 + size]), 8 + size
+
+
+def _retyped(data: bytes, keys: list[str], dtype: str) -> bytes:
+    """The file with the header's dtype of `keys` set to `dtype` (U16 <-> BF16: the same bytes)."""
+    if not keys:
+        return data
+    header, start = _header(data)
+    for key in keys:
+        header[key]["dtype"] = dtype
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # NOTE: the format pads its header to 8 bytes
+    return len(text).to_bytes(8, "little") + text + data[start:]
+
+
+def _read_safetensors(path: Path, verify: bool) -> dict[str, np.ndarray]:
+    library = _safetensors()  # NOTE: first: a missing package is not a damaged file
+    data = path.read_bytes()
+    header, _ = _header(data)
+    bits = [key for key, entry in header.items()
+            if key != "__metadata__" and entry.get("dtype") == "BF16"]  # fmt: skip
+    flat = library.load(_retyped(data, bits, "U16"))
+    for key in bits:
+        flat[key] = flat[key].view(bfloat16())
+    manifest = (header.get("__metadata__") or {}).get("manifest")
+    if manifest is None:
+        warnings.warn(
+            f"load: {path} was written by another program (no tinygrad_lite manifest in its "
+            "metadata): loaded without checking its SHA-256", stacklevel=3,
+        )  # fmt: skip
+    elif verify:
+        _verify(flat, json.loads(manifest))
+    return flat
+
+
+def _verify(flat: dict[str, np.ndarray], manifest: dict) -> None:
+    """Raise CheckpointError unless `flat` holds exactly the manifest's arrays, each whole."""
+    if set(flat) != set(manifest):
+        missing, extra = sorted(set(manifest) - set(flat)), sorted(set(flat) - set(manifest))
+        raise CheckpointError(f"arrays {missing} are missing and {extra} unexpected")
+    for key, array in flat.items():
+        if _manifest_entry(array) != manifest[key]:
+            raise CheckpointError(f"'{key}' differs from its manifest entry (corrupted)")
 
 
 def _write_archive(file, flat: dict[str, np.ndarray]) -> None:
@@ -136,8 +203,7 @@ def _write_archive(file, flat: dict[str, np.ndarray]) -> None:
             stored = array.view(np.uint16) if dtype == "bfloat16" else array  # NOTE: .npy has no
             with archive.open(key + ".npy", "w", force_zip64=True) as member:  # bfloat16 type
                 np.lib.format.write_array(member, stored, allow_pickle=False)
-            manifest[key] = {"shape": list(array.shape), "dtype": dtype,
-                             "sha256": hashlib.sha256(array.tobytes()).hexdigest()}  # fmt: skip
+            manifest[key] = _manifest_entry(array)
         archive.writestr(MANIFEST, json.dumps({"format": FORMAT, "arrays": manifest}))
 
 
@@ -185,12 +251,14 @@ def load(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
         raise FileNotFoundError(f"load: no such file: {path}")
     try:
         if path.suffix == ".safetensors":
-            flat = _safetensors().load(path.read_bytes())
+            flat = _read_safetensors(path, verify)
         else:
             flat = _read_archive(path, verify)
         return _unflatten(flat)
     except CheckpointError as error:
         raise ValueError(f"load: {path} is not a valid tinygrad_lite checkpoint: {error}") from None
+    except ImportError:
+        raise  # NOTE: a missing package is not a damaged file
     except Exception as error:  # NOTE: a corrupt zip raises many kinds; all mean "not whole"
         raise ValueError(
             f"load: {path} is not a valid tinygrad_lite checkpoint: the file is damaged "
@@ -236,13 +304,9 @@ def _read_archive(path: Path, verify: bool) -> dict[str, np.ndarray]:
             array = _read_member(archive, key + ".npy")
             if entry.get("dtype") == "bfloat16" and array.dtype == np.uint16:
                 array = array.view(bfloat16())
-            if verify and (
-                list(array.shape) != entry["shape"]
-                or _dtype_name(array) != entry["dtype"]
-                or hashlib.sha256(array.tobytes()).hexdigest() != entry["sha256"]
-            ):
-                raise CheckpointError(f"'{key}' differs from its manifest entry (corrupted)")
             flat[key] = array
+        if verify:
+            _verify(flat, arrays)
         return flat
 
 

@@ -46,7 +46,8 @@ def test_weights_move_between_pytorch_and_us(tmp_path):
     theirs(torch.randn(8, 1, 8, 8))  # running statistics and num_batches_tracked move
     theirs.eval()
     save_file(theirs.state_dict(), str(tmp_path / "torch.safetensors"))
-    ours.load_state_dict(tl.load(tmp_path / "torch.safetensors"))
+    with pytest.warns(UserWarning, match="written by another program"):
+        ours.load_state_dict(tl.load(tmp_path / "torch.safetensors"))
     x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(np.float32)
     expected = theirs(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(ours(tl.tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
@@ -57,3 +58,40 @@ def test_weights_move_between_pytorch_and_us(tmp_path):
     fresh.load_state_dict(load_file(str(tmp_path / "ours.safetensors")))
     np.testing.assert_allclose(fresh(torch.from_numpy(x)).detach().numpy(),
                                ours(tl.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+def test_bfloat16_round_trips_as_the_formats_bf16(tmp_path):
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    weights = np.linspace(-2, 2, 6).astype(ml_dtypes.bfloat16).reshape(2, 3)
+    tl.save({"w": weights}, tmp_path / "b.safetensors")
+    loaded = tl.load(tmp_path / "b.safetensors")["w"]
+    assert loaded.dtype == ml_dtypes.bfloat16 and loaded.tobytes() == weights.tobytes()
+    header_size = int.from_bytes((tmp_path / "b.safetensors").read_bytes()[:8], "little")
+    header = (tmp_path / "b.safetensors").read_bytes()[8 : 8 + header_size]
+    assert b'"dtype":"BF16"' in header
+
+
+def test_a_flipped_data_byte_is_caught_by_the_manifest(tmp_path):
+    path = tmp_path / "c.safetensors"
+    tl.save({"w": np.arange(8, dtype=np.float32)}, path)
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01  # a bit of the last array's data
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="'w' differs from its manifest entry"):
+        tl.load(path)
+    assert tl.load(path, verify=False)["w"][6] != 6.0  # read anyway when asked
+
+
+def test_a_file_written_elsewhere_loads_with_a_note(tmp_path):
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.ones(3, np.float32)}, str(tmp_path / "other.safetensors"))
+    with pytest.warns(UserWarning, match="written by another program"):
+        assert tl.load(tmp_path / "other.safetensors")["w"].sum() == 3
+
+
+def test_a_missing_package_is_named_not_blamed_on_the_file(tmp_path, monkeypatch):
+    (tmp_path / "d.safetensors").write_bytes(b"\x10" + bytes(7) + b"{}" + bytes(14))
+    monkeypatch.setitem(__import__("sys").modules, "safetensors.numpy", None)
+    with pytest.raises(ImportError, match="need the safetensors package: pip install safetensors"):
+        tl.load(tmp_path / "d.safetensors")
