@@ -72,9 +72,8 @@ def test_install_hints_name_what_installs_from_a_checkout():
     a checkout, never `pip install "tinygrad_lite[...]"`."""
     from pathlib import Path
 
-    from tinygrad_lite.backend import install_hint
-
     import tinygrad_lite
+    from tinygrad_lite.backend import install_hint
 
     package = Path(tinygrad_lite.__file__).parent
     offenders = [p.name for p in package.rglob("*.py") if "tinygrad_lite[" in p.read_text()]
