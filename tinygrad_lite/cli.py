@@ -110,7 +110,7 @@ def gradcheck_command(args) -> int:
                                       batch_independence=not args.mixes_batch,
                                       **options)  # fmt: skip
     else:
-        shape = (args.batch_sizes[0], *args.input_shape)
+        shape = ((args.batch_sizes or (1,))[0], *args.input_shape)
         x = random_stream(args.seed, "inputs").standard_normal(shape)
         report = testing.check_gradients(target, x, **options)
     print(report)
@@ -200,8 +200,9 @@ def _main(argv: list[str]) -> int:
     check.add_argument("--input-shape", required=True, type=_shape,
                        help="shape of one sample, e.g. 4,3")  # fmt: skip
     check.add_argument("--init-args", default="[]", help="JSON list or dict for the class")
-    check.add_argument("--batch-sizes", default=(1, 3), type=_shape,
-                       help="batch sizes to check, e.g. 1,3")  # fmt: skip
+    check.add_argument("--batch-sizes", default=None, type=_shape,
+                       help="batch sizes to check, e.g. 1,3 (default 1,3; 2,3 with "
+                       "--mixes-batch)")  # fmt: skip
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--code-dtype", default="float64", choices=("float64", "float32"),
                        help="float32: check the float32 code against a float64 oracle")  # fmt: skip

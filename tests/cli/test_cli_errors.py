@@ -71,6 +71,11 @@ def test_gradcheck_cli_second_order_and_batch_mixing_layers():
     result = _cli("gradcheck", "tinygrad_lite.nn:BatchNorm1d", "--input-shape", "3",
                   "--init-args", "[3]", "--batch-sizes", "4", "--mixes-batch")  # fmt: skip
     assert result.returncode == 0, result.stdout
+    # without --batch-sizes, a batch-mixing layer is checked on batches of 2 and 3 (not 1)
+    result = _cli("gradcheck", "tinygrad_lite.nn:BatchNorm1d", "--input-shape", "3",
+                  "--init-args", "[3]", "--mixes-batch")  # fmt: skip
+    assert result.returncode == 0, result.stdout
+    assert "batch 2: input 0" in result.stdout and "batch 1:" not in result.stdout
 
 
 class SwishOp(tl.Function):

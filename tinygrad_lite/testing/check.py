@@ -165,18 +165,23 @@ def _settings(fixed, eps, atol, rtol, seed, code_dtype) -> dict:
             "tinygrad_lite": tinygrad_lite.__version__, "numpy": np.__version__}  # fmt: skip
 
 
-def check_module(module: Module, input_shape: Sequence[int], batch_sizes: Sequence[int] = (1, 3),
+def check_module(module: Module, input_shape: Sequence[int],
+                 batch_sizes: Sequence[int] | None = None,
                  seed: int = 0, second_order: bool = False, batch_independence: bool = True,
                  **options) -> GradientReport:  # fmt: skip
     """check_gradients on random inputs of shape (batch, *input_shape) for each batch size, plus
     batch independence: the output of sample i must not depend on the input of sample j ≠ i.
 
     Args:
+        batch_sizes: the batch sizes to check; by default (1, 3), or (2, 3) for a layer that
+            mixes the batch (batch_independence=False): BatchNorm needs two samples to train.
         second_order: also check second derivatives (see `check_gradients`).
         batch_independence: False for a layer that mixes the batch by design (BatchNorm in
             training mode): its gradients are still checked, only that part is skipped.
         options: passed to `check_gradients` (eps, atol, rtol, code_dtype, localize, params).
     """
+    if batch_sizes is None:
+        batch_sizes = (1, 3) if batch_independence else (2, 3)
     rng = random_stream(seed, "inputs")
     report = GradientReport(settings={"input_shape": tuple(input_shape), "seed": seed})
     for batch in batch_sizes:
