@@ -67,9 +67,10 @@ def draw(y: Tensor, path: str | Path, values: bool = False) -> Path:
     dot = shutil.which("dot")
     if dot is None:
         raise RuntimeError(
-            "draw: Graphviz's `dot` program is not installed (apt-get install graphviz, "
-            "brew install graphviz, or conda install graphviz); tl.viz.to_dot(tensor) returns the "
-            "DOT text to render elsewhere"
+            "draw: Graphviz's `dot` program is not installed; it is a system package, which no "
+            "pip extra of tinygrad_lite installs (apt-get install graphviz, brew install "
+            "graphviz, or conda install graphviz); tl.viz.to_dot(tensor) returns the DOT text to "
+            "render elsewhere"
         )
     path = Path(path)
     file_format = path.suffix.lstrip(".") or "svg"

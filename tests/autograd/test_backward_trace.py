@@ -72,7 +72,7 @@ def test_dot_shows_values_and_refuses_a_freed_graph():
         tl.viz.to_dot(loss)
 
 
-def test_draw_renders_or_says_how_to_install_graphviz(tmp_path):
+def test_draw_renders_or_says_how_to_install_graphviz(tmp_path, monkeypatch):
     loss = _mlp_loss()
     if shutil.which("dot") is None:
         with pytest.raises(RuntimeError, match="Graphviz's `dot` program is not installed"):
@@ -80,6 +80,9 @@ def test_draw_renders_or_says_how_to_install_graphviz(tmp_path):
     else:
         path = tl.viz.draw(loss, tmp_path / "graph.svg")
         assert "<svg" in path.read_text()
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # as on a machine without it
+    with pytest.raises(RuntimeError, match="a system package, which no pip extra"):
+        tl.viz.draw(loss, tmp_path / "graph.svg")
 
 
 def test_trace_collects_lines_and_summarizes_large_tensors():
