@@ -58,6 +58,12 @@ def main(argv=None) -> int:
         torch = None
     if torch is not None:
         torch.set_num_threads(args.threads)
+    else:
+        print("note: PyTorch is not installed: its column is left out (pip install "
+              "torch==2.13.0, a CPU build)", file=sys.stderr)  # fmt: skip
+    if args.quick:
+        print("note: --quick runs tiny sizes with 2 repeats, a smoke test: its ratios are not "
+              "measurements", file=sys.stderr)  # fmt: skip
     repeats = 2 if args.quick else args.repeats
     results = []
     if "tiny" in args.suites:

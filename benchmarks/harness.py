@@ -129,39 +129,42 @@ def table(results: list[Result], baseline: str = "numpy") -> str:
     return "\n".join(lines)
 
 
+CHARTED = ("numpy", "torch")  # the floor and the reference; the peers stay in the table
+
+
 def bar_chart(results: list[Result], path: str) -> str:
-    """One group of horizontal bars per case: each contender's median time over tinygrad_lite's,
-    on a log axis (so 2× faster and 2× slower look alike), min–max as whiskers. The line at 1 is
-    us: a bar ending left of it is a contender faster than us, right of it slower."""
+    """The training steps at a glance: per step, tinygrad_lite's median time over hand-written
+    NumPy's and over PyTorch's (the table's ratios, ours/contender), on a log axis (2× faster
+    and 2× slower look alike), min–max as whiskers. Left of the line at 1 we are faster."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    others = sorted({n for r in results for n in r.seconds} - {"tinygrad_lite"})
-    colors = dict(zip(others, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-    rows = sum(len(r.seconds) for r in results)  # a bar per contender, plus a gap per case
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.16 * rows))
-    y, ticks, labelled = 0.0, [], set()
-    for r in results:
+    steps = [r for r in results if "step" in r.case] or results
+    colors = dict(zip(CHARTED, ("#4c72b0", "#dd8452")))
+    fig, ax = plt.subplots(figsize=(8, 1.0 + 0.42 * len(steps)))
+    for row, r in enumerate(steps):
         ours = r.median_ms("tinygrad_lite")
-        present = [n for n in others if n in r.seconds]
-        ticks.append(y + (len(present) - 1) / 2)
-        for name in present:
-            ratio = r.median_ms(name) / ours
-            spread = [[ratio - min(r.seconds[name]) * 1e3 / ours],
-                      [max(r.seconds[name]) * 1e3 / ours - ratio]]  # fmt: skip
-            label = None if name in labelled else name
-            ax.barh(y, ratio, 0.8, color=colors[name], label=label, xerr=spread, capsize=2)
-            labelled.add(name)
-            y += 1
-        y += 1
-    ax.axvline(1.0, color="black", linewidth=1, label="tinygrad_lite")
+        for k, name in enumerate(n for n in CHARTED if n in r.seconds):
+            ratio = ours / r.median_ms(name)
+            y = row + (k - 0.5) * 0.38
+            ax.barh(y, ratio, 0.36, color=colors[name],
+                    label=f"ours / {name}" if row == 0 else None)  # fmt: skip
+            ax.text(ratio, y, f" {ratio:.2f}×", va="center", fontsize=7)
+    ax.axvline(1.0, color="black", linewidth=1)
     ax.set_xscale("log")
-    ax.set_yticks(ticks, [r.case for r in results])
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if ax.get_xlim()[0] <= t]
+    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda t, _: f"{t:g}×"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlim(right=ax.get_xlim()[1] * 1.3)  # room for the last label
+    ax.set_yticks(range(len(steps)), [r.case for r in steps], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("contender's median time / tinygrad_lite's (log scale; > 1: we are faster)")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.set_xlabel("tinygrad_lite's median time / the contender's (log scale; < 1: we are faster)")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small",
+              frameon=False)  # fmt: skip
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -11,7 +11,9 @@ from tinygrad_lite.cli import main
 def test_bench_quick_run_writes_a_table_and_json(tmp_path, capfd):
     path, chart = tmp_path / "bench.json", tmp_path / "bench.png"
     assert main(["bench", "--quick", "--json", str(path), "--plot", str(chart)]) == 0
-    out = capfd.readouterr().out  # the runner is a child process: capture file descriptors
+    captured = capfd.readouterr()  # the runner is a child process: capture file descriptors
+    out = captured.out
+    assert "--quick runs tiny sizes with 2 repeats, a smoke test" in captured.err
     assert "environment:" in out and "mlp step, batch 8" in out and "ours/numpy" in out
     assert "cnn step, batch 4" in out and "mlp vs peers, batch 8" in out
     assert "CSR linear 90% zeros" in out and "E7 50% channels shrunk" in out
@@ -148,3 +150,40 @@ def test_compare_interleaves_and_rotates_who_runs_first():
     result = compare("case", contenders, repeats=3, warmup=0, inner=1)
     assert "".join(calls) == "abcbcacab"
     assert all(len(samples) == 3 for samples in result.seconds.values())
+
+
+def test_the_raw_ops_xor_step_trains_as_by_hand_and_in_torch():
+    import numpy as np
+
+    import tinygrad_lite as tl
+    from benchmarks import tiny
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    steps = tiny.raw_xor_contenders(torch)
+    for _ in range(5):
+        losses = {n: float(np.asarray(getattr(v, "item", lambda v=v: v)()))
+                  for n, v in ((n, run()) for n, run in steps.items())}  # fmt: skip
+        for name, value in losses.items():
+            np.testing.assert_allclose(value, losses["tinygrad_lite"], rtol=1e-5, err_msg=name)
+    assert isinstance(steps["tinygrad_lite"](), tl.Tensor)
+
+
+def test_the_chart_plots_the_tables_ratio(tmp_path, monkeypatch):
+    """One convention: the table prints ours/contender, and the chart draws the same number."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.axes
+
+    from benchmarks import harness
+
+    drawn = []
+    original = matplotlib.axes.Axes.barh
+    monkeypatch.setattr(matplotlib.axes.Axes, "barh",
+                        lambda self, y, width, *a, **k: drawn.append(width) or original(
+                            self, y, width, *a, **k))  # fmt: skip
+    result = harness.Result("xor step (E1)", {"tinygrad_lite": [2e-3], "numpy": [1e-3],
+                                              "torch": [4e-3]})  # fmt: skip
+    harness.bar_chart([result], str(tmp_path / "c.png"))
+    assert drawn == [2.0, 0.5] and "ours/numpy = 2.00×" in harness.table([result])
