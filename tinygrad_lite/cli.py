@@ -30,6 +30,17 @@ def _describe(name: str) -> str:
     return " ".join(paragraph.split()).removesuffix(":")
 
 
+def _settings(run, options: dict) -> str:
+    """The settings the demo runs with: what was asked, else run's defaults (epochs, batch,
+    mixed precision, device), so what is printed is what is trained."""
+    shown = []
+    for name, parameter in inspect.signature(run).parameters.items():
+        if name in ("epochs", "batch_size", "amp", "device", "learning_rate", "seed"):
+            value = options.get(name, parameter.default)
+            shown.append(f"{name}={'off' if name == 'amp' and value is None else value}")
+    return ", ".join(shown)
+
+
 def bench(argv: list[str]) -> int:
     """Run the benchmark suite, which lives in the source checkout's benchmarks/ folder."""
     checkout = Path(__file__).resolve().parents[1]
@@ -145,6 +156,7 @@ def demo_command(args, parser) -> int:
         if "amp" not in inspect.signature(module.run).parameters:
             parser.error(f"demo {args.name} has no mixed-precision mode; --amp works for e6 and e7")
         options["amp"] = args.amp
+    print(f"== settings: {_settings(module.run, options)}")
     start = time.perf_counter()
     module.run(**options)
     print(f"== done in {time.perf_counter() - start:.1f} s")

@@ -83,13 +83,24 @@ def test_cli_list_and_demo(capsys):
     assert main(["demo", "e2", "--epochs", "300", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "test MSE" in out and "== done in" in out
+    assert "== settings: epochs=300, learning_rate=0.05, seed=0" in out  # what it runs
     with pytest.raises(SystemExit):
         main(["demo", "nope"])
+
+
+def test_the_e7_demo_says_the_epochs_it_trains():
+    from tinygrad_lite.cli import _describe, _settings
+    from tinygrad_lite.examples import e7_digits_cnn
+
+    assert "15 epochs" in _describe("e7") and "5 epochs," not in _describe("e7")
+    assert "epochs=15" in _settings(e7_digits_cnn.run, {})
+    assert "amp=bfloat16" in _settings(e7_digits_cnn.run, {"amp": "bfloat16"})
 
 
 def test_demo_trains_in_mixed_precision(capsys):
     pytest.importorskip("ml_dtypes")
     assert main(["demo", "e6", "--epochs", "1", "--no-progress", "--amp", "bfloat16"]) == 0
-    assert "test accuracy" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and "amp=bfloat16" in out
     with pytest.raises(SystemExit):
         main(["demo", "e2", "--amp", "float16"])  # E2 has no mixed-precision mode
