@@ -8,6 +8,7 @@ between contenders measured in the same run.
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
 import statistics
@@ -104,6 +105,7 @@ def environment(threads: int, allocator: str) -> dict:
         "blas_threads": _blas_threads(),
         "allocator": allocator,
         "cpus": os.cpu_count(),
+        "date": datetime.date.today().isoformat(),
     }
 
 
