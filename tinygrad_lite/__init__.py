@@ -70,6 +70,7 @@ from .ops import (
     sqrt,
     squeeze,
     stack,
+    sum_to,
     std,
     sub,
     sum,

@@ -45,6 +45,7 @@ FLOAT32_OPS = {  # PyTorch's CUDA autocast float32 list, the ops we have
         F.linear(x, w), np.ones((4, 5), np.float32)),
     "kl_div": lambda: F.kl_div(F.linear(x, w).log_softmax(), np.full((4, 5), 0.2, np.float32)),
     "batch_norm": lambda: nn.BatchNorm1d(5)(F.linear(x, w)),
+    "layer_norm": lambda: nn.LayerNorm(5)(F.linear(x, w)),
     "pow": lambda: F.linear(x, w) ** 2,
     "softplus": lambda: F.linear(x, w).softplus(),
 }  # fmt: skip

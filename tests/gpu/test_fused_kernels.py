@@ -126,7 +126,7 @@ def test_max_pool_kernel_ties_and_nan_follow_the_cpu():
 )  # fmt: skip
 def test_sum_to_kernel(big, small, dtype):
     x = np.random.default_rng(4).standard_normal(big).astype(dtype)
-    expected = tl.ops.shape.sum_to(x, small)
+    expected = tl.ops.shape.sum_to_array(x, small)
     close(reduce.sum_to(cupy.asarray(x), small), expected, dtype)
 
 

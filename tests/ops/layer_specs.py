@@ -109,6 +109,13 @@ def linear_case(data, bias=True):
     return [(*lead, features), *weight_and_bias], {}
 
 
+def layer_norm_case(data, affine=2):
+    """x (..., *normalized) with 0 to 2 leading axes, and `affine` tensors of normalized's shape."""
+    lead = data.draw(st.lists(st.integers(1, 3), max_size=2))
+    normalized = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=2)))
+    return [(*lead, *normalized), *[normalized] * affine], {"normalized_shape": normalized}
+
+
 LAYER_SPECS = [
     OpSpec("linear", F.linear, lambda x, w, b: _torch().nn.functional.linear(x, w, b),
            case=linear_case),
@@ -125,6 +132,16 @@ LAYER_SPECS = [
     OpSpec("batch_norm", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
            lambda x, w, b: _torch().nn.functional.batch_norm(x, None, None, w, b, training=True),
            case=batch_norm_case),
+    OpSpec("layer_norm", lambda x, w, b, normalized_shape: F.layer_norm(x, normalized_shape, w, b),
+           lambda x, w, b, normalized_shape: _torch().nn.functional.layer_norm(
+               x, normalized_shape, w, b),
+           case=layer_norm_case),
+    OpSpec("layer_norm_no_affine", lambda x, normalized_shape: F.layer_norm(x, normalized_shape),
+           lambda x, normalized_shape: _torch().nn.functional.layer_norm(x, normalized_shape),
+           case=lambda data: layer_norm_case(data, affine=0)),
+    OpSpec("rms_norm", lambda x, w, normalized_shape: F.rms_norm(x, normalized_shape, w),
+           lambda x, w, normalized_shape: _torch().nn.functional.rms_norm(x, normalized_shape, w),
+           case=lambda data: layer_norm_case(data, affine=1)),
     OpSpec("embedding", lambda w, indices: F.embedding(indices, w),
            lambda w, indices: _torch().nn.functional.embedding(_torch().from_numpy(indices), w),
            case=embedding_case),

@@ -23,6 +23,20 @@ from .loss_specs import LOSS_SPECS
 from .opspec import OpSpec, broadcast_pair, shapes
 
 
+def sum_to_case(data):
+    """x of a broadcast shape, and the shape it was broadcast from (size-1 and added axes)."""
+    drawn = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=1, max_dims=3, max_side=4))
+    return [drawn.result_shape], {"shape": drawn.input_shapes[0]}
+
+
+def _torch_sum_to(x, shape):
+    """PyTorch has no sum_to: the same sums, written out."""
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and x.shape[lead + i] != 1)  # fmt: skip
+    return x.sum(dim=axes, keepdim=True).reshape(shape) if axes else x.reshape(shape)
+
+
 def matmul_shapes(data):
     """Vector, matrix and broadcast-batched operands, by np.matmul's own signature."""
     strategy = hnp.mutually_broadcastable_shapes(
@@ -279,6 +293,7 @@ SPECS: list[OpSpec] = [
            broadcast_params),
     OpSpec("expand", lambda x, shape: x.expand(*shape), lambda x, shape: x.expand(shape), shapes(),
            expand_params),
+    OpSpec("sum_to", tl.sum_to, lambda x, shape: _torch_sum_to(x, shape), case=sum_to_case),
     OpSpec("getitem", lambda x, index: x[index], lambda x, index: x[_torch_index(index)],
            getitem_shapes, getitem_params),
     OpSpec("concatenate", lambda *xs, axis: tl.concatenate(xs, axis),

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_lite as tl
-from tinygrad_lite.ops.shape import sum_to
+from tinygrad_lite.ops.shape import sum_to_array as sum_to
 
 
 @given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=1, max_dims=3, max_side=4),

@@ -13,7 +13,8 @@ KERNELS = [SUM_TO]
 
 
 def sum_to(x, shape):
-    """x summed over the axes broadcasting from `shape` added or stretched, as ops.shape.sum_to."""
+    """x summed over the axes broadcasting from `shape` added or stretched (as
+    ops.shape.sum_to_array)."""
     (x,) = contiguous(x)
     xp = get_array_module(x)
     lead = x.ndim - len(shape)

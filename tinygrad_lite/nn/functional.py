@@ -12,6 +12,7 @@ from ..ops import (
     tanh,
 )
 from .conv import avg_pool2d, conv2d, max_pool2d
+from .layer_norm import layer_norm, rms_norm
 from .layers import dropout, embedding, linear
 from .losses import (
     binary_cross_entropy,

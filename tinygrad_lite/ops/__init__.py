@@ -38,6 +38,7 @@ from .shape import (
     split,
     squeeze,
     stack,
+    sum_to,
     transpose,
     unsqueeze,
 )

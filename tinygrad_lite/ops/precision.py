@@ -22,7 +22,8 @@ AUTOCAST = {
     "exp": "float32", "log": "float32", "pow": "float32", "softplus": "float32",
     "softmax": "float32", "log_softmax": "float32", "logsumexp": "float32",
     "sum": "float32", "mean": "float32", "var": "float32", "std": "float32",
-    "batch_norm": "float32", "cross_entropy": "float32", "nll_loss": "float32",
+    "batch_norm": "float32", "layer_norm": "float32",
+    "cross_entropy": "float32", "nll_loss": "float32",
     "mse_loss": "float32", "l1_loss": "float32", "binary_cross_entropy": "float32",
     "binary_cross_entropy_with_logits": "float32", "kl_div": "float32",
 }  # fmt: skip

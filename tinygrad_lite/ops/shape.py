@@ -19,7 +19,7 @@ from ..tensor import Tensor, as_tensor
 from .arguments import as_index, broadcast_shape, normalize_axis, unpack_sizes
 
 
-def sum_to(array, shape: tuple[int, ...]):
+def sum_to_array(array, shape: tuple[int, ...]):
     """Undo broadcasting: sum the axes it added or stretched (the adjoint of broadcast_to).
     On the GPU one kernel does it (kernels/reduce.cu)."""
     if array.shape == tuple(shape):
@@ -78,7 +78,7 @@ class BroadcastTo(Function):
         return SumTo.apply(gy, shape=self.input_shape)
 
     def backward_untracked(self, gy):
-        return sum_to(gy, self.input_shape)
+        return sum_to_array(gy, self.input_shape)
 
 
 class SumTo(Function):
@@ -89,13 +89,33 @@ class SumTo(Function):
 
     def forward(self, x, shape):
         self.input_shape = x.shape
-        return sum_to(x, shape)
+        return sum_to_array(x, shape)
 
     def backward(self, gy):
         return broadcast_to(gy, self.input_shape)
 
     def backward_untracked(self, gy):
         return self.xp.broadcast_to(gy, self.input_shape)
+
+
+def sum_to(x, shape) -> Tensor:
+    """Sum x down to `shape`, undoing NumPy broadcasting from `shape` to x.shape (DeZero's and
+    Chainer's sum_to): the leading axes broadcasting added and the size-1 axes it stretched.
+
+    >>> sum_to(Tensor(np.ones((2, 3))), (1, 3))
+    Tensor([[2., 2., 2.]], dtype=float64)
+
+    Raises:
+        ValueError: x.shape is not a broadcast of `shape`, naming both.
+    """
+    x, shape = as_tensor(x), tuple(int(n) for n in shape)
+    try:
+        fits = np.broadcast_shapes(shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"sum_to: {x.shape} is not a broadcast of {shape}")
+    return x if x.shape == shape else SumTo.apply(x, shape=shape)
 
 
 class GetItem(Function):
