@@ -116,6 +116,25 @@ def layer_norm_case(data, affine=2):
     return [(*lead, *normalized), *[normalized] * affine], {"normalized_shape": normalized}
 
 
+def attention_case(data):
+    """q (..., L, E), k (..., S, E), v (..., S, Ev), and one of: no mask, causal, a bool mask
+    (rows with no key left included), a float mask, a scale."""
+    lead = data.draw(st.lists(st.integers(1, 2), max_size=2))
+    queries, keys, width, out = (data.draw(st.integers(1, 4)) for _ in range(4))
+    kind = data.draw(st.sampled_from(["none", "causal", "bool", "float", "scale"]))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    params = {"none": {}, "causal": {"is_causal": True}, "scale": {"scale": 0.5},
+              "bool": {"attn_mask": rng.random((queries, keys)) > 0.4},
+              "float": {"attn_mask": rng.standard_normal((queries, keys))}}[kind]  # fmt: skip
+    return [(*lead, queries, width), (*lead, keys, width), (*lead, keys, out)], params
+
+
+def torch_attention(q, k, v, **params):
+    if "attn_mask" in params:
+        params = {**params, "attn_mask": _torch().from_numpy(params["attn_mask"])}
+    return _torch().nn.functional.scaled_dot_product_attention(q, k, v, **params)
+
+
 LAYER_SPECS = [
     OpSpec("linear", F.linear, lambda x, w, b: _torch().nn.functional.linear(x, w, b),
            case=linear_case),
@@ -142,6 +161,8 @@ LAYER_SPECS = [
     OpSpec("rms_norm", lambda x, w, normalized_shape: F.rms_norm(x, normalized_shape, w),
            lambda x, w, normalized_shape: _torch().nn.functional.rms_norm(x, normalized_shape, w),
            case=lambda data: layer_norm_case(data, affine=1)),
+    OpSpec("scaled_dot_product_attention", F.scaled_dot_product_attention, torch_attention,
+           case=attention_case),
     OpSpec("embedding", lambda w, indices: F.embedding(indices, w),
            lambda w, indices: _torch().nn.functional.embedding(_torch().from_numpy(indices), w),
            case=embedding_case),

@@ -11,6 +11,7 @@ from ..ops import (
     softplus,
     tanh,
 )
+from .attention import scaled_dot_product_attention
 from .conv import avg_pool2d, conv2d, max_pool2d
 from .layer_norm import layer_norm, rms_norm
 from .layers import dropout, embedding, linear
