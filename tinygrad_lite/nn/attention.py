@@ -44,7 +44,8 @@ def _masked_softmax(scores: Tensor, attn_mask) -> Tensor:
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: float | None = None) -> Tensor:  # fmt: skip
+                                 is_causal: bool = False,
+                                 scale: float | None = None) -> Tensor:  # fmt: skip
     """softmax(query @ keyᵀ · scale (+ mask)) @ value, for query (..., L, E), key (..., S, E) and
     value (..., S, Ev), the leading axes broadcasting (torch.nn.functional's function).
 
