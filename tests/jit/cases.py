@@ -692,3 +692,26 @@ def arguments(i):
     return (x.data, y), {}
 """,
 )
+
+# ---- sequence layers -------------------------------------------------------------------------
+case(
+    "attention, layer norm and a causal mask",
+    "equal",
+    """
+model = nn.Sequential(nn.Linear(3, 8), nn.LayerNorm(8))
+attention = nn.MultiheadAttention(8, 2, batch_first=True)
+opt = optim.Adam([*model.parameters(), *attention.parameters()], lr=0.01)
+def step(x, y):
+    h = model(x).reshape(1, 5, 8)
+    mask = np.triu(np.ones((5, 5), bool), 1)  # True = masked out, as PyTorch's MHA
+    out, _ = attention(h, h, h, attn_mask=mask, need_weights=False)
+    h = F.scaled_dot_product_attention(out, out, out, is_causal=True) + F.rms_norm(out, 8)
+    loss = F.cross_entropy(h.reshape(5, 8)[:, :2], y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+def state():
+    return [p.data.tobytes() for p in [*model.parameters(), *attention.parameters()]]
+""",
+)

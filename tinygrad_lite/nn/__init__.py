@@ -1,6 +1,7 @@
 """Layers, losses and containers: tl.nn, with torch.nn's names."""
 
 from . import functional, init, parallel, utils
+from .attention import MultiheadAttention
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .layer_norm import LayerNorm, RMSNorm
 from .layers import (

@@ -18,8 +18,10 @@ import math
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor, as_tensor
-from .layers import dropout
+from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor
+from . import init
+from .layers import Linear, dropout, linear
+from .module import Module, Parameter
 
 
 def causal_mask(queries: int, keys: int) -> np.ndarray:
@@ -83,3 +85,89 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     if dropout_p > 0:
         weights = dropout(weights, dropout_p, training=True)
     return ops.matmul(weights, v)
+
+
+class MultiheadAttention(Module):
+    """torch.nn.MultiheadAttention (embed_dim split over num_heads, same-size key and value):
+    parameters `in_proj_weight` (3E, E), `in_proj_bias` (3E,) and `out_proj` (a Linear), so a
+    PyTorch state_dict converted to arrays loads and gives the same outputs.
+
+    Masks as PyTorch's here, which differ from scaled_dot_product_attention's: a bool `attn_mask`
+    (L, S) or (N·H, L, S) and a bool `key_padding_mask` (N, S) are True where attention is NOT
+    allowed; float masks are added. `is_causal` is only a hint that `attn_mask` is the causal
+    mask (it must come with one). Inputs are (L, N, E), or (N, L, E) with batch_first, or
+    unbatched (L, E). Returns (output, attention weights averaged over heads, or per head with
+    average_attn_weights=False, or None with need_weights=False).
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 batch_first: bool = False, dtype=DEFAULT_FLOAT):  # fmt: skip
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} is not divisible by "
+                             f"num_heads {num_heads}")  # fmt: skip
+        self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
+        self.batch_first, self.head_dim = batch_first, embed_dim // num_heads
+        self.in_proj_weight = Parameter(np.empty((3 * embed_dim, embed_dim), dtype))
+        init.xavier_uniform_(self.in_proj_weight)  # as PyTorch initializes it
+        self.in_proj_bias = Parameter(np.zeros(3 * embed_dim, dtype)) if bias else None
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        if bias:
+            init.zeros_(self.out_proj.bias)
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True,
+                attn_mask=None, average_attn_weights: bool = True,
+                is_causal: bool = False):  # fmt: skip
+        if is_causal and attn_mask is None:
+            raise ValueError("MultiheadAttention: is_causal is a hint that comes with attn_mask "
+                             "(the causal mask itself); pass both")  # fmt: skip
+        query, key, value = (as_tensor(t) for t in (query, key, value))
+        unbatched = query.ndim == 2
+        if unbatched:
+            query, key, value = (t.unsqueeze(1) for t in (query, key, value))
+            if key_padding_mask is not None:
+                key_padding_mask = np.asarray(key_padding_mask)[None]
+        elif self.batch_first:
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        (length, batch, _), keys = query.shape, key.shape[0]
+        w_q, w_k, w_v = self.in_proj_weight.split(3, axis=0)
+        b_q, b_k, b_v = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.split(3)
+        heads = self.num_heads
+
+        def split_heads(x, weight, b, size):  # (size, N, E) -> (N, H, size, Dh)
+            x = linear(x, weight, b).reshape(size, batch, heads, self.head_dim)
+            return x.permute(1, 2, 0, 3)
+
+        q, k, v = (split_heads(query, w_q, b_q, length), split_heads(key, w_k, b_k, keys),
+                   split_heads(value, w_v, b_v, keys))  # fmt: skip
+        scores = ops.matmul(q, ops.transpose(k, -2, -1)) * (1 / math.sqrt(self.head_dim))
+        scores = self._masked(scores, attn_mask, key_padding_mask, batch, length, keys)
+        weights = ops.softmax(scores, axis=-1)
+        if self.training and self.dropout > 0:
+            weights = dropout(weights, self.dropout)
+        out = ops.matmul(weights, v).permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
+        out = self.out_proj(out)
+        if unbatched:
+            out, weights = out.squeeze(1), weights.squeeze(0)
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        if not need_weights:
+            return out, None
+        return out, (weights.mean(axis=-3) if average_attn_weights else weights)
+
+    def _masked(self, scores, attn_mask, key_padding_mask, batch, length, keys):
+        """scores (N, H, L, S) with PyTorch's MultiheadAttention masks applied (True = masked)."""
+        for mask, shape in ((attn_mask, (batch, self.num_heads, length, keys)),
+                            (key_padding_mask, (batch, 1, 1, keys))):  # fmt: skip
+            if mask is None:
+                continue
+            mask = mask if isinstance(mask, Tensor) else as_tensor(np.asarray(mask))
+            if mask.ndim == 3 or mask.shape == (batch, keys):  # (N·H, L, S) or (N, S)
+                mask = mask.reshape(*shape)
+            if mask.dtype == np.bool_:
+                scores = ops.where(mask, -np.inf, scores)
+            else:
+                scores = scores + mask.astype(scores.dtype)
+        return scores
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

@@ -1,0 +1,76 @@
+"""MultiheadAttention against PyTorch's, from its own weights: outputs, attention weights and
+gradients for each mask convention (bool masks True = masked out, float masks added,
+key_padding_mask), batch_first, unbatched input and the weight options."""
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn
+
+RNG = np.random.default_rng(0)
+CASES = {
+    "plain": {},
+    "bool attn_mask": {"attn_mask": np.triu(np.ones((4, 5), bool), 2)},
+    "float attn_mask": {"attn_mask": RNG.standard_normal((4, 5))},
+    "key_padding_mask": {"key_padding_mask": np.array([[False] * 4 + [True], [False] * 5])},
+    "per-head weights": {"average_attn_weights": False},
+    "no weights": {"need_weights": False},
+}
+
+
+def _pair(torch, batch_first, bias=True):
+    theirs = torch.nn.MultiheadAttention(6, 2, bias=bias, batch_first=batch_first,
+                                         dtype=torch.float64)  # fmt: skip
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.copy_(torch.randn_like(p))
+    ours = nn.MultiheadAttention(6, 2, bias=bias, batch_first=batch_first, dtype=np.float64)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("case", list(CASES))
+def test_multihead_attention_equals_pytorch(case, batch_first):
+    torch = pytest.importorskip("torch")
+    ours, theirs = _pair(torch, batch_first)
+    shape_q, shape_kv = ((2, 4, 6), (2, 5, 6)) if batch_first else ((4, 2, 6), (5, 2, 6))
+    arrays = [RNG.standard_normal(shape_q), RNG.standard_normal(shape_kv),
+              RNG.standard_normal(shape_kv)]  # fmt: skip
+    options = CASES[case]
+    torch_options = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+                     for k, v in options.items()}  # fmt: skip
+    xs = [tl.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    (y, w), (ty, tw) = ours(*xs, **options), theirs(*ts, **torch_options)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert (w is None) == (tw is None)
+    if w is not None:
+        np.testing.assert_allclose(w.numpy(), tw.detach().numpy(), rtol=1e-10, atol=1e-12)
+    y.sum().backward()
+    ty.sum().backward()
+    for x, t in zip(xs, ts):
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-11)
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-9, atol=1e-11,
+                                   err_msg=name)  # fmt: skip
+
+
+def test_unbatched_input_and_no_bias_equal_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = _pair(torch, batch_first=False, bias=False)
+    x = RNG.standard_normal((3, 6))
+    y, w = ours(tl.tensor(x), tl.tensor(x), tl.tensor(x))
+    ty, tw = theirs(*(torch.tensor(x),) * 3)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.numpy(), tw.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+
+
+def test_mistakes_are_named():
+    with pytest.raises(ValueError, match="embed_dim 6 is not divisible by num_heads 4"):
+        nn.MultiheadAttention(6, 4)
+    layer = nn.MultiheadAttention(4, 2)
+    with pytest.raises(ValueError, match="is_causal is a hint that comes with attn_mask"):
+        layer(tl.ones((3, 1, 4)), tl.ones((3, 1, 4)), tl.ones((3, 1, 4)), is_causal=True)
