@@ -29,4 +29,5 @@ from .losses import (
 )
 from .module import Module, Parameter, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d
+from .transformer import TransformerEncoderLayer
 from .utils import clip_grad_norm_, l1_penalty, l2_penalty
