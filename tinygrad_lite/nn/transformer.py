@@ -31,7 +31,8 @@ class TransformerEncoderLayer(Module):
                  norm_first: bool = False, bias: bool = True, dtype=DEFAULT_FLOAT):  # fmt: skip
         if isinstance(activation, str) and activation not in ACTIVATIONS:
             raise ValueError(f"TransformerEncoderLayer: activation must be one of "
-                             f"{sorted(ACTIVATIONS)} or a function, got {activation!r}")  # fmt: skip
+                             f"{sorted(ACTIVATIONS)} or a function, "
+                             f"got {activation!r}")  # fmt: skip
         self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first, dtype)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
         self.dropout = Dropout(dropout)
