@@ -715,3 +715,21 @@ def state():
     return [p.data.tobytes() for p in [*model.parameters(), *attention.parameters()]]
 """,
 )
+case(
+    "an LSTM and a GRU over a sequence",
+    "equal",
+    """
+lstm, gru = nn.LSTM(3, 4, num_layers=2), nn.GRU(4, 2, bidirectional=True)
+opt = optim.SGD([*lstm.parameters(), *gru.parameters()], lr=0.1)
+def step(x, y):
+    out, (h, c) = lstm(x.reshape(5, 1, 3))
+    out, h = gru(out)
+    loss = F.cross_entropy(out.reshape(5, 4)[:, :2], y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+def state():
+    return [p.data.tobytes() for p in [*lstm.parameters(), *gru.parameters()]]
+""",
+)

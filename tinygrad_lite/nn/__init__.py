@@ -29,5 +29,6 @@ from .losses import (
 )
 from .module import Module, Parameter, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import TransformerEncoderLayer
 from .utils import clip_grad_norm_, l1_penalty, l2_penalty
