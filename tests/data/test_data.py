@@ -169,3 +169,16 @@ def test_image_folder_refuses_empty_classes_and_names_broken_images(tmp_path):
     (tmp_path / "dog" / "b.png").write_bytes(b"not a png")
     with pytest.raises(ValueError, match="cannot read image .*b.png"):
         data.load_image_folder(tmp_path, size=4)
+
+
+def test_sequence_loader_yields_consecutive_chunks_per_stream():
+    loader = tl.data.SequenceLoader(np.arange(21), chunk=3, batch_size=2)
+    chunks = list(loader)
+    assert len(chunks) == len(loader) == 3  # streams of (21 - 1) // 2 = 10 steps
+    xs = np.concatenate([x.numpy() for x, _ in chunks])  # (time, stream)
+    np.testing.assert_array_equal(xs[:, 0], np.arange(9))
+    np.testing.assert_array_equal(xs[:, 1], np.arange(10, 19))
+    for x, t in chunks:
+        np.testing.assert_array_equal(t.numpy(), x.numpy() + 1)  # the next step
+    with pytest.raises(ValueError, match="shorter than a chunk"):
+        tl.data.SequenceLoader(np.arange(5), chunk=4, batch_size=2)

@@ -19,3 +19,4 @@ from .loader import (
     split_loader,
     train_test_split,
 )
+from .sequence import SequenceLoader
