@@ -67,3 +67,18 @@ def test_conv_and_pooling_take_numpy_arrays_as_linear_does():
     np.testing.assert_array_equal(got, want)
     for pool in (tl.nn.functional.max_pool2d, tl.nn.functional.avg_pool2d):
         np.testing.assert_array_equal(pool(x, 2).numpy(), pool(tl.tensor(x), 2).numpy())
+
+
+def test_conv_transpose2d_layer_loads_pytorchs_weights_and_equals_it():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2,
+                                      dtype=torch.float64)  # fmt: skip
+    ours = tl.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2,
+                                 dtype=np.float64)  # fmt: skip
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 4, 5, 5))
+    expected = theirs(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(ours(tl.tensor(x)).numpy(), expected, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="output_padding .* must be >= 0 and smaller than"):
+        tl.nn.functional.conv_transpose2d(tl.ones((1, 1, 3, 3)), tl.ones((1, 1, 2, 2)),
+                                          output_padding=1)  # fmt: skip

@@ -116,6 +116,29 @@ def layer_norm_case(data, affine=2):
     return [(*lead, *normalized), *[normalized] * affine], {"normalized_shape": normalized}
 
 
+def conv_transpose_case(data):
+    """x (N, C_in, H, W), weight (C_in, C_out / groups, KH, KW), bias, and a window with an
+    output_padding smaller than its stride or dilation."""
+    window = draw_window(data)
+    groups = data.draw(st.sampled_from([1, 2]))
+    per_group_in, group_out = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2))
+    extra = tuple(data.draw(st.integers(0, max(s, d) - 1))
+                  for s, d in zip(window.stride, window.dilation))  # fmt: skip
+    size = (data.draw(st.integers(1, 2)), groups * per_group_in, data.draw(st.integers(1, 3)),
+            data.draw(st.integers(1, 3)))  # fmt: skip
+    covered = [(n - 1) * s + d * (k - 1) + 1 + e for n, s, d, k, e in
+               zip(size[2:], window.stride, window.dilation, window.kernel, extra)]  # fmt: skip
+    padding = tuple(min(p, (c - 1) // 2) for p, c in zip(window.padding, covered))
+    params = {
+        "stride": window.stride,
+        "padding": padding,
+        "dilation": window.dilation,
+        "groups": groups,
+        "output_padding": extra,
+    }
+    return [size, (groups * per_group_in, group_out, *window.kernel), (groups * group_out,)], params
+
+
 def attention_case(data):
     """q (..., L, E), k (..., S, E), v (..., S, Ev), and one of: no mask, causal, a bool mask
     (rows with no key left included), a float mask, a scale."""
@@ -161,6 +184,9 @@ LAYER_SPECS = [
     OpSpec("rms_norm", lambda x, w, normalized_shape: F.rms_norm(x, normalized_shape, w),
            lambda x, w, normalized_shape: _torch().nn.functional.rms_norm(x, normalized_shape, w),
            case=lambda data: layer_norm_case(data, affine=1)),
+    OpSpec("conv_transpose2d", F.conv_transpose2d,
+           lambda x, w, b, **p: _torch().nn.functional.conv_transpose2d(x, w, b, **p),
+           case=conv_transpose_case),
     OpSpec("scaled_dot_product_attention", F.scaled_dot_product_attention, torch_attention,
            case=attention_case),
     OpSpec("embedding", lambda w, indices: F.embedding(indices, w),

@@ -2,7 +2,7 @@
 
 from . import functional, init, parallel, utils
 from .attention import MultiheadAttention
-from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .conv import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d
 from .layer_norm import LayerNorm, RMSNorm
 from .layers import (
     GELU,

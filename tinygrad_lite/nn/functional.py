@@ -12,7 +12,7 @@ from ..ops import (
     tanh,
 )
 from .attention import scaled_dot_product_attention
-from .conv import avg_pool2d, conv2d, max_pool2d
+from .conv import avg_pool2d, conv2d, conv_transpose2d, max_pool2d
 from .layer_norm import layer_norm, rms_norm
 from .layers import dropout, embedding, linear
 from .losses import (
