@@ -104,3 +104,17 @@ def test_demo_trains_in_mixed_precision(capsys):
     assert "test accuracy" in out and "amp=bfloat16" in out
     with pytest.raises(SystemExit):
         main(["demo", "e2", "--amp", "float16"])  # E2 has no mixed-precision mode
+
+
+def test_e9_gpt_trains_and_samples():
+    from tinygrad_lite.examples import e9_gpt
+
+    result = e9_gpt.run(steps=6, batch_size=4, context=16, width=32, layers=1, heads=2,
+                        eval_batches=1, sample_length=12, log=lambda _: None,
+                        progress=False)  # fmt: skip
+    vocabulary = len(set(e9_gpt.corpus()))
+    assert result["validation_loss"] < np.log(vocabulary) + 0.5  # near uniform or better
+    assert result["sample"].startswith("def ") and len(result["sample"]) == 4 + 12
+    model = result["model"]
+    greedy = model.generate(np.array([[1, 2, 3]]), 5, temperature=0)
+    assert (greedy == model.generate(np.array([[1, 2, 3]]), 5, temperature=0)).all()

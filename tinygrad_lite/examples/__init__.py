@@ -15,4 +15,5 @@ EXAMPLES = {
     "e6": "e6_digits_mlp",
     "e7": "e7_digits_cnn",
     "e8": "e8_image_folder_cnn",
+    "gpt": "e9_gpt",
 }
