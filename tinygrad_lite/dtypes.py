@@ -25,7 +25,7 @@ def as_array(data: Any, dtype) -> Any:
             data = plain_array(data)
         array = data if dtype is None else data.astype(dtype, copy=False)
         if array is not data and state.modes.observer is not None:  # tl.jit converts each call
-            state.modes.observer.on_convert(data, array)
+            state.modes.observer.on_convert(data, array, "astype", (dtype,), {"copy": False})
     else:
         array = np.asarray(data, dtype=dtype)
         if dtype is None and array.dtype == np.float64:  # Python floats: the default float dtype

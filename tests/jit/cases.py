@@ -733,3 +733,22 @@ def state():
     return [p.data.tobytes() for p in [*lstm.parameters(), *gru.parameters()]]
 """,
 )
+case(
+    "a small GPT step on token batches",
+    "equal",
+    """
+from tinygrad_lite.examples.e9_gpt import GPT
+model = GPT(11, width=16, layers=1, heads=2, context=8)
+opt = optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.1)
+def step(idx, targets):
+    loss = F.cross_entropy(model(idx).reshape(-1, 11), targets.reshape(-1))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+def arguments(i):
+    r = np.random.default_rng(i % 3)
+    tokens = r.integers(0, 11, (2, 9))
+    return (tokens[:, :-1], tokens[:, 1:]), {}
+""",
+)

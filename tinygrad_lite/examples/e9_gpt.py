@@ -56,7 +56,6 @@ class GPT(nn.Module):
         self.head = nn.Linear(width, vocabulary, bias=False)
 
     def forward(self, idx) -> tl.Tensor:
-        idx = np.asarray(idx.numpy() if isinstance(idx, tl.Tensor) else idx)
         x = self.token(idx) + self.position(np.arange(idx.shape[1]))
         return self.head(self.ln_f(self.blocks(x)))
 

@@ -14,6 +14,20 @@ from .guards import PythonState
 from .journal import Journal
 
 
+def _derived(method: str):
+    """CapturedArray.method: the same on the argument, recorded as a step of the capture."""
+
+    def derive(self, *args, **kwargs):
+        result = getattr(self.captured_argument, method)(*args, **kwargs)
+        observer = engine_state.modes.observer
+        if isinstance(observer, Recorder):
+            observer.on_convert(self.captured_argument, result, method, args, kwargs)
+        return captured(result) if isinstance(result, np.ndarray) else result
+
+    derive.__name__ = method
+    return derive
+
+
 class CapturedArray(np.ndarray):
     """A NumPy array argument as the step sees it while it is captured: a view that can be
     handed to tinygrad_lite (Tensor(x), model(x), losses unwrap it to the argument itself, whose
@@ -64,6 +78,17 @@ class CapturedArray(np.ndarray):
 
     def __repr__(self) -> str:
         return f"<argument array of shape {self.shape}, {self.dtype}>"
+
+    # views and conversions of the argument: recorded, so each replay makes them afresh
+    reshape = _derived("reshape")
+    ravel = _derived("ravel")
+    flatten = _derived("flatten")
+    transpose = _derived("transpose")
+    swapaxes = _derived("swapaxes")
+    squeeze = _derived("squeeze")
+    astype = _derived("astype")
+    copy = _derived("copy")
+    T = property(lambda self: self.transpose())
 
 
 _METADATA = (np.ndim, np.shape, np.size, np.result_type)
@@ -164,12 +189,13 @@ class Recorder:
                         "or pass the index as an argument"
                     )
 
-    def on_convert(self, source, result) -> None:
-        """`result` is a converted copy of `source` (tl.tensor(x), a dtype conversion)."""
+    def on_convert(self, source, result, method="copy", args=(), kwargs=None) -> None:
+        """`result` is source.method(*args, **kwargs): a copy (tl.tensor(x)), a dtype conversion,
+        a reshape of a NumPy argument; the replay repeats it on each call's array."""
         found = self.slot_of.get(id(source))
         if found is not None:
-            dtype = None if result.dtype == source.dtype else result.dtype
-            self.steps.append(("convert", found, dtype, self._output_slot(result)))
+            how = (method, tuple(args), dict(kwargs or {}))
+            self.steps.append(("convert", found, how, self._output_slot(result)))
 
     def on_backward_untracked(self, fn, gy: Tensor, gxs, returned) -> None:
         source = self.slot(gy)  # NOTE: first: a gradient may be gy's own array, given a new slot

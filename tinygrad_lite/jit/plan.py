@@ -166,10 +166,11 @@ class Plan:
             return [f"{names.rstrip(',')} = {call}"]
         return [f"{names} = {call if form == 'tuple' else f'_as_arrays({call})'}"]
 
-    def _convert(self, index, source, dtype, target):
-        if dtype is None:
-            return [f"_v{target} = _v{source}.copy()"]
-        return [f"_v{target} = _v{source}.astype({self._name(f'dtype{index}', dtype)})"]
+    def _convert(self, index, source, how, target):
+        method, args, kwargs = how
+        arguments = [f"*{self._name(f'convert{index}_args', args)}",
+                     f"**{self._name(f'convert{index}_kwargs', kwargs)}"]  # fmt: skip
+        return [f"_v{target} = _v{source}.{method}({', '.join(arguments)})"]
 
     def _grad(self, index, leaf, source):
         return [f"_accumulate_grad({self._name(f'leaf{index}', leaf)}, _v{source})"]

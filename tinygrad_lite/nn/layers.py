@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import creation, ops
-from ..tensor import DEFAULT_FLOAT, Tensor
+from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor
 from . import init
 from .module import Module, Parameter, check_sizes
 
@@ -47,8 +47,9 @@ class Linear(Module):
 
 def embedding(indices, weight: Tensor) -> Tensor:
     """The rows of `weight` picked by integer `indices` (any shape): weight[indices]."""
-    if not isinstance(indices, Tensor):
-        indices = Tensor(weight.xp.asarray(indices))
+    if not isinstance(indices, Tensor):  # NOTE: as_tensor: tl.jit's argument arrays unwrap
+        indices = np.asarray(indices) if isinstance(indices, (int, np.integer, list)) else indices
+        indices = as_tensor(indices, like=weight)
     return ops.shape.TakeRows.apply(weight, indices)  # NOTE: indices an input: tl.jit follows them
 
 
