@@ -10,7 +10,8 @@ import json
 import os
 import sys
 
-SUITES = ("tiny", "mlp", "cnn", "peers", "ops", "compress")
+SUITES = ("tiny", "mlp", "cnn", "peers", "ops", "compress", "gpt")
+DEFAULT = SUITES[:-1]  # gpt only when asked: a minute of its own
 
 
 def parse(argv):
@@ -28,7 +29,7 @@ def parse(argv):
     unknown = set(args.suites) - set(SUITES)
     if unknown:
         parser.error(f"unknown suites {sorted(unknown)}; choose from {', '.join(SUITES)}")
-    args.suites = args.suites or list(SUITES)
+    args.suites = args.suites or list(DEFAULT)
     return args
 
 
@@ -45,7 +46,7 @@ def main(argv=None) -> int:
     os.environ["TINYGRAD_LITE_MALLOC"] = args.malloc
     import tinygrad_lite
 
-    from . import cnn, compress, harness, mlp, ops, peers, tiny
+    from . import cnn, compress, gpt, harness, mlp, ops, peers, tiny
 
     allocator = tinygrad_lite.allocator.SETTING
     if not allocator.startswith("mallopt" if args.malloc == "tuned" else "default"):
@@ -103,6 +104,11 @@ def main(argv=None) -> int:
                 results.append(
                     harness.compare(f"{name} ({label}, n={n})", case(n, torch), repeats=repeats)
                 )
+    if "gpt" in args.suites:
+        for jitted in (False, True):
+            runs = gpt.contenders(torch, jitted)
+            name = f"gpt step (E9 shape){', jit' if jitted else ''}"
+            results.append(harness.compare(name, runs, repeats=repeats, inner=1))
     if "compress" in args.suites:
         for case, runs in compress.cases(args.quick).items():
             results.append(harness.compare(case, runs, repeats=repeats))

@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from tinygrad_lite.cli import main
@@ -187,3 +188,17 @@ def test_the_chart_plots_the_tables_ratio(tmp_path, monkeypatch):
                                               "torch": [4e-3]})  # fmt: skip
     harness.bar_chart([result], str(tmp_path / "c.png"))
     assert drawn == [2.0, 0.5] and "ours/numpy = 2.00×" in harness.table([result])
+
+
+def test_the_gpt_contenders_train_the_same_shape():
+    from benchmarks import gpt
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    steps = gpt.contenders(torch)
+    first = {name: float(np.asarray(getattr(v, "item", lambda v=v: v)()))
+             for name, v in ((n, run()) for n, run in steps.items())}  # fmt: skip
+    for value in first.values():  # both start near log(vocabulary): a fresh model's loss
+        assert abs(value - np.log(gpt.VOCABULARY)) < 0.5
