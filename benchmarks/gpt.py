@@ -35,7 +35,9 @@ def tinygrad_step():
     return step
 
 
-def torch_step(torch):
+def torch_model(torch, vocabulary: int = VOCABULARY):
+    """E9's GPT in PyTorch's modules, with the same parameter names (so our state_dict loads)."""
+
     class Block(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -53,18 +55,22 @@ def torch_step(torch):
     class GPT(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.token = torch.nn.Embedding(VOCABULARY, WIDTH)
+            self.token = torch.nn.Embedding(vocabulary, WIDTH)
             self.position = torch.nn.Embedding(CONTEXT, WIDTH)
             self.blocks = torch.nn.Sequential(*[Block() for _ in range(LAYERS)])
             self.ln_f = torch.nn.LayerNorm(WIDTH)
-            self.head = torch.nn.Linear(WIDTH, VOCABULARY, bias=False)
+            self.head = torch.nn.Linear(WIDTH, vocabulary, bias=False)
 
         def forward(self, idx):
             x = self.token(idx) + self.position(torch.arange(idx.shape[1]))
             return self.head(self.ln_f(self.blocks(x)))
 
+    return GPT()
+
+
+def torch_step(torch):
     torch.manual_seed(0)
-    model = GPT()
+    model = torch_model(torch)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
     x, y = (torch.from_numpy(a) for a in _batch())
 
@@ -88,3 +94,74 @@ def contenders(torch=None, jitted: bool = False) -> dict:
     if torch is not None:
         found["torch"] = torch_step(torch)
     return found
+
+
+def train_twins(steps: int = 2000, eval_batches: int = 20, seed: int = 0) -> dict:
+    """E9's model and the PyTorch twin from the same initial weights, trained on the same
+    batches with the same schedule: each one's validation loss (and ours in bits per character),
+    time, and a sample of ours. `python -m benchmarks.published run` records it."""
+    import math
+    import time
+
+    import torch
+
+    import tinygrad_lite as tl
+    from tinygrad_lite import nn, optim
+    from tinygrad_lite.examples import e9_gpt
+
+    torch.set_num_threads(2)
+    text = e9_gpt.corpus()
+    characters = sorted(set(text))
+    encode = {c: i for i, c in enumerate(characters)}
+    data = np.array([encode[c] for c in text], dtype=np.int64)
+    split = int(0.9 * len(data))
+    train_data, val_data = data[:split], data[split:]
+    tl.manual_seed(seed)
+    ours = e9_gpt.GPT(len(characters), WIDTH, LAYERS, HEADS, CONTEXT)
+    twin = torch_model(torch, len(characters))
+    twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in ours.state_dict().items()})
+    our_opt = optim.AdamW(ours.parameters(), lr=1e-3, weight_decay=0.1)
+    their_opt = torch.optim.AdamW(twin.parameters(), lr=1e-3, weight_decay=0.1)
+    rng = np.random.default_rng(seed)
+
+    def batch(source):
+        starts = rng.integers(0, len(source) - CONTEXT - 1, BATCH)
+        return (np.stack([source[s : s + CONTEXT] for s in starts]),
+                np.stack([source[s + 1 : s + CONTEXT + 1] for s in starts]))  # fmt: skip
+
+    seconds = {"ours": 0.0, "torch": 0.0}
+    for step in range(steps):
+        rate = e9_gpt.learning_rate(step, steps, 1e-3, max(1, steps // 20))
+        for group in our_opt.param_groups:
+            group["lr"] = rate
+        for group in their_opt.param_groups:
+            group["lr"] = rate
+        x, y = batch(train_data)
+        start = time.perf_counter()
+        loss = nn.functional.cross_entropy(ours(x).reshape(-1, len(characters)), y.reshape(-1))
+        our_opt.zero_grad()
+        loss.backward()
+        our_opt.step()
+        seconds["ours"] += time.perf_counter() - start
+        start = time.perf_counter()
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+        their = torch.nn.functional.cross_entropy(twin(tx).reshape(-1, len(characters)),
+                                                  ty.reshape(-1))  # fmt: skip
+        their_opt.zero_grad()
+        their.backward()
+        their_opt.step()
+        seconds["torch"] += time.perf_counter() - start
+    val = [batch(val_data) for _ in range(eval_batches)]
+    vocabulary = len(characters)
+    with tl.no_grad(), torch.no_grad():
+        ours_val = float(np.mean([
+            nn.functional.cross_entropy(ours(x).reshape(-1, vocabulary), y.reshape(-1)).item()
+            for x, y in val]))  # fmt: skip
+        torch_val = float(np.mean([torch.nn.functional.cross_entropy(
+            twin(torch.from_numpy(x)).reshape(-1, vocabulary), torch.from_numpy(y).reshape(-1)
+        ).item() for x, y in val]))  # fmt: skip
+    prompt = np.array([[encode[c] for c in "def "]])
+    sample = "".join(characters[i] for i in ours.generate(prompt, 200, 0.8, 20, seed)[0])
+    return {"steps": steps, "validation_loss": ours_val, "torch_validation_loss": torch_val,
+            "bits_per_character": ours_val / math.log(2), "seconds": seconds,
+            "sample": sample}  # fmt: skip

@@ -93,10 +93,19 @@ def measure_allocator() -> dict:
             **found}  # fmt: skip
 
 
+def measure_gpt() -> dict:
+    """E9's full run (2,000 steps) and its PyTorch twin from the same initial weights."""
+    from . import gpt
+
+    return {**_stamp("tinygrad-lite demo gpt (2,000 steps) and its PyTorch twin"),
+            **gpt.train_twins(steps=2000)}  # fmt: skip
+
+
 def run() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     measures = {"mixed_precision": measure_mixed_precision, "demo": measure_demo,
-                "compress": measure_compress, "allocator": measure_allocator}  # fmt: skip
+                "compress": measure_compress, "allocator": measure_allocator,
+                "gpt": measure_gpt}  # fmt: skip
     for name, measure in measures.items():
         (RESULTS / f"{name}.json").write_text(json.dumps(measure(), indent=2) + "\n")
         print(f"wrote docs/results/{name}.json")
@@ -229,10 +238,24 @@ def render_allocator() -> str:
     )
 
 
+def render_gpt() -> str:
+    data = _load("gpt")
+    sample = data["sample"].replace("\n", " ⏎ ")[:160]
+    return (
+        f"E9's full run ({data['steps']:,} steps, {data['cpus']} cores, {data['date']}) reaches a "
+        f"validation loss of {data['validation_loss']:.3f} ({data['bits_per_character']:.2f} "
+        f"bits per character) in {data['seconds']['ours']:.0f} s of training steps; the same "
+        f"model in PyTorch, from the same initial weights on the same batches, reaches "
+        f"{data['torch_validation_loss']:.3f} in {data['seconds']['torch']:.0f} s. A sample "
+        f"(temperature 0.8, top-k 20): `{sample}`"
+    )
+
+
 DERIVATION = ROOT / "docs" / "derivations" / "compression.md"
 BLOCKS = {"benchmarks": (README, render_benchmarks), "compress": (README, render_compress),
           "mixed-precision": (README, render_mixed_precision), "demo": (README, render_demo),
-          "csr": (DERIVATION, render_csr), "allocator": (README, render_allocator)}  # fmt: skip
+          "csr": (DERIVATION, render_csr), "allocator": (README, render_allocator),
+          "gpt": (README, render_gpt)}  # fmt: skip
 
 
 def block_pattern(name: str) -> re.Pattern:

@@ -118,3 +118,11 @@ def test_e9_gpt_trains_and_samples():
     model = result["model"]
     greedy = model.generate(np.array([[1, 2, 3]]), 5, temperature=0)
     assert (greedy == model.generate(np.array([[1, 2, 3]]), 5, temperature=0)).all()
+
+
+def test_e10_lstm_learns_the_sine_wave_with_truncated_bptt():
+    from tinygrad_lite.examples import e10_lstm_sine
+
+    result = e10_lstm_sine.run(epochs=3, log=lambda _: None, progress=False)
+    assert result["losses"][-1] < result["losses"][0]
+    assert result["clean_error"] < 0.5  # the wave's variance is 0.5: better than its mean

@@ -16,4 +16,5 @@ EXAMPLES = {
     "e7": "e7_digits_cnn",
     "e8": "e8_image_folder_cnn",
     "gpt": "e9_gpt",
+    "e10": "e10_lstm_sine",
 }
