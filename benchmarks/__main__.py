@@ -109,6 +109,9 @@ def main(argv=None) -> int:
             runs = gpt.contenders(torch, jitted)
             name = f"gpt step (E9 shape){', jit' if jitted else ''}"
             results.append(harness.compare(name, runs, repeats=repeats, inner=1))
+        lstm = gpt.lstm_contenders(torch)
+        results.append(harness.compare("lstm step (hidden 128, 64 steps, batch 32)", lstm,
+                                       repeats=repeats, inner=1))  # fmt: skip
     if "compress" in args.suites:
         for case, runs in compress.cases(args.quick).items():
             results.append(harness.compare(case, runs, repeats=repeats))

@@ -165,3 +165,40 @@ def train_twins(steps: int = 2000, eval_batches: int = 20, seed: int = 0) -> dic
     return {"steps": steps, "validation_loss": ours_val, "torch_validation_loss": torch_val,
             "bits_per_character": ours_val / math.log(2), "seconds": seconds,
             "sample": sample}  # fmt: skip
+
+
+def lstm_contenders(torch=None) -> dict:
+    """One training step of an LSTM (hidden 128) over 64 steps of a batch of 32 (inputs 32 wide,
+    a linear read-out, MSE, Adam), ours against PyTorch's (a fused kernel per step there)."""
+    import tinygrad_lite as tl
+    from tinygrad_lite import nn, optim
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 32, 32)).astype(np.float32)
+    y = rng.standard_normal((64, 32, 1)).astype(np.float32)
+    tl.manual_seed(0)
+    lstm, head = nn.LSTM(32, 128), nn.Linear(128, 1)
+    opt = optim.Adam([*lstm.parameters(), *head.parameters()], lr=1e-3)
+
+    def ours():
+        loss = nn.functional.mse_loss(head(lstm(x)[0]), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    found = {"tinygrad_lite": ours}
+    if torch is not None:
+        t_lstm, t_head = torch.nn.LSTM(32, 128), torch.nn.Linear(128, 1)
+        t_opt = torch.optim.Adam([*t_lstm.parameters(), *t_head.parameters()], lr=1e-3)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def theirs():
+            loss = torch.nn.functional.mse_loss(t_head(t_lstm(tx)[0]), ty)
+            t_opt.zero_grad()
+            loss.backward()
+            t_opt.step()
+            return loss
+
+        found["torch"] = theirs
+    return found

@@ -202,3 +202,14 @@ def test_the_gpt_contenders_train_the_same_shape():
              for name, v in ((n, run()) for n, run in steps.items())}  # fmt: skip
     for value in first.values():  # both start near log(vocabulary): a fresh model's loss
         assert abs(value - np.log(gpt.VOCABULARY)) < 0.5
+
+
+def test_the_lstm_contenders_run_a_training_step():
+    from benchmarks import gpt
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    for name, run in gpt.lstm_contenders(torch).items():
+        assert np.isfinite(float(np.asarray(getattr(run(), "item", lambda: 0.0)()))), name
