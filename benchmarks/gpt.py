@@ -110,12 +110,8 @@ def train_twins(steps: int = 2000, eval_batches: int = 20, seed: int = 0) -> dic
     from tinygrad_lite.examples import e9_gpt
 
     torch.set_num_threads(2)
-    text = e9_gpt.corpus()
-    characters = sorted(set(text))
+    characters, train_data, val_data = e9_gpt.encoded_corpus()
     encode = {c: i for i, c in enumerate(characters)}
-    data = np.array([encode[c] for c in text], dtype=np.int64)
-    split = int(0.9 * len(data))
-    train_data, val_data = data[:split], data[split:]
     tl.manual_seed(seed)
     ours = e9_gpt.GPT(len(characters), WIDTH, LAYERS, HEADS, CONTEXT)
     twin = torch_model(torch, len(characters))
@@ -125,9 +121,7 @@ def train_twins(steps: int = 2000, eval_batches: int = 20, seed: int = 0) -> dic
     rng = np.random.default_rng(seed)
 
     def batch(source):
-        starts = rng.integers(0, len(source) - CONTEXT - 1, BATCH)
-        return (np.stack([source[s : s + CONTEXT] for s in starts]),
-                np.stack([source[s + 1 : s + CONTEXT + 1] for s in starts]))  # fmt: skip
+        return e9_gpt.random_batch(source, rng, BATCH, CONTEXT)
 
     seconds = {"ours": 0.0, "torch": 0.0}
     for step in range(steps):

@@ -26,6 +26,24 @@ def corpus() -> str:
     return "\n".join(topics[name] for name in sorted(topics))
 
 
+def encoded_corpus() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(the sorted characters, the training indices (first 90%), the validation indices)."""
+    text = corpus()
+    characters = sorted(set(text))
+    encode = {c: i for i, c in enumerate(characters)}
+    data = np.array([encode[c] for c in text], dtype=np.int64)
+    split = int(0.9 * len(data))
+    return characters, data[:split], data[split:]
+
+
+def random_batch(source: np.ndarray, rng, batch_size: int, context: int):
+    """(x, y): batch_size windows of `context` indices from random starts, y one step ahead."""
+    starts = rng.integers(0, len(source) - context - 1, batch_size)
+    x = np.stack([source[s : s + context] for s in starts])
+    y = np.stack([source[s + 1 : s + context + 1] for s in starts])
+    return x, y
+
+
 class Block(nn.Module):
     def __init__(self, width: int, heads: int):
         self.ln_1, self.ln_2 = nn.LayerNorm(width), nn.LayerNorm(width)
@@ -94,21 +112,14 @@ def run(steps: int = 300, batch_size: int = 12, context: int = 64, width: int = 
         log=print, progress: bool = True, eval_batches: int = 10, sample_length: int = 200,
         **_) -> dict:  # fmt: skip
     tl.manual_seed(seed)
-    text = corpus()
-    characters = sorted(set(text))
+    characters, train_data, val_data = encoded_corpus()
     encode = {c: i for i, c in enumerate(characters)}
-    data = np.array([encode[c] for c in text], dtype=np.int64)
-    split = int(0.9 * len(data))
-    train_data, val_data = data[:split], data[split:]
     rng = np.random.default_rng(seed)
     model = GPT(len(characters), width, layers, heads, context)
     optimizer = optim.AdamW(model.parameters(), lr=learning_rate_peak, weight_decay=0.1)
 
     def batch(source):
-        starts = rng.integers(0, len(source) - context - 1, batch_size)
-        x = np.stack([source[s : s + context] for s in starts])
-        y = np.stack([source[s + 1 : s + context + 1] for s in starts])
-        return x, y
+        return random_batch(source, rng, batch_size, context)
 
     def loss_of(x, y):
         logits = model(x)
