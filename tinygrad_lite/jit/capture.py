@@ -28,6 +28,17 @@ def _derived(method: str):
     return derive
 
 
+def _refusing(what: str, method: str):
+    """CapturedArray.method: refused while a step is captured, the argument's method after."""
+
+    def refuse(self, *args):
+        _refuse_read(what)
+        return getattr(self.captured_argument, method)(*args)
+
+    refuse.__name__ = method
+    return refuse
+
+
 class CapturedArray(np.ndarray):
     """A NumPy array argument as the step sees it while it is captured: a view that can be
     handed to tinygrad_lite (Tensor(x), model(x), losses unwrap it to the argument itself, whose
@@ -48,33 +59,14 @@ class CapturedArray(np.ndarray):
             _refuse_read(f"np.{func.__name__}")
         return func(*(_plain(a) for a in args), **kwargs)
 
-    def __getitem__(self, index):
-        _refuse_read("indexing")
-        return self.captured_argument[index]
-
-    def __bool__(self):
-        _refuse_read("bool()")
-        return bool(self.captured_argument)
-
-    def __float__(self):
-        _refuse_read("float()")
-        return float(self.captured_argument)
-
-    def __int__(self):
-        _refuse_read("int()")
-        return int(self.captured_argument)
-
-    def __iter__(self):
-        _refuse_read("iteration")
-        return iter(self.captured_argument)
-
-    def item(self, *args):
-        _refuse_read("item()")
-        return self.captured_argument.item(*args)
-
-    def tolist(self):
-        _refuse_read("tolist()")
-        return self.captured_argument.tolist()
+    # Python reads of its values: refused while capturing, the argument's own otherwise
+    __getitem__ = _refusing("indexing", "__getitem__")
+    __bool__ = _refusing("bool()", "__bool__")
+    __float__ = _refusing("float()", "__float__")
+    __int__ = _refusing("int()", "__int__")
+    __iter__ = _refusing("iteration", "__iter__")
+    item = _refusing("item()", "item")
+    tolist = _refusing("tolist()", "tolist")
 
     def __repr__(self) -> str:
         return f"<argument array of shape {self.shape}, {self.dtype}>"

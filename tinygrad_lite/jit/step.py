@@ -11,7 +11,7 @@ from .. import state
 from ..tensor import Tensor
 from .capture import Recorder, captured
 from .errors import JitError
-from .guards import PythonState, RandomStates
+from .guards import PythonState, RandomStates, same_value
 from .plan import Plan
 from .trees import ResultTree, argument_key, map_arrays
 
@@ -225,8 +225,6 @@ def _same_step(a, b) -> bool:
 
 
 def _same_constant(a, b) -> bool:
-    from .guards import same_value
-
     if a is b:
         return True
     if isinstance(a, Tensor) and isinstance(b, Tensor):
