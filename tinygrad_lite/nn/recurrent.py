@@ -64,22 +64,13 @@ class _CellBase(Module):
         x = as_tensor(input)
         unbatched = x.ndim == 1
         x = x.unsqueeze(0) if unbatched else x
-        h, c = self._state(hx, x, unbatched)
+        h, c = _initial_state(self, hx, (x.shape[0], self.hidden_size), x.dtype,
+                              0 if unbatched else None)  # fmt: skip
         h, c = _step(self.mode, linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh,
                      self.bias_hh)  # fmt: skip
         if unbatched:
             h, c = h.squeeze(0), (None if c is None else c.squeeze(0))
         return (h, c) if self.mode == "LSTM" else h
-
-    def _state(self, hx, x, unbatched):
-        zeros = Tensor(np.zeros((x.shape[0], self.hidden_size), x.dtype))
-        if hx is None:
-            return zeros, (zeros if self.mode == "LSTM" else None)
-        parts = hx if self.mode == "LSTM" else (hx, None)
-        parts = tuple(None if p is None else as_tensor(p) for p in parts)
-        if unbatched:
-            parts = tuple(None if p is None else p.unsqueeze(0) for p in parts)
-        return parts
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
@@ -104,6 +95,24 @@ class GRUCell(_CellBase):
     """torch.nn.GRUCell: gates r, z, n in that order (r applied to W_hn h + b_hn)."""
 
     mode = "GRU"
+
+
+def _initial_state(module, hx, shape, dtype, unbatched_axis):
+    """(h, c) to start from (c None but for LSTM): zeros of `shape` when hx is None, else hx
+    (LSTM: the pair) as Tensors, given the batch axis at `unbatched_axis` for unbatched input,
+    checked to have `shape`."""
+    if hx is None:
+        zeros = Tensor(np.zeros(shape, dtype))
+        return zeros, (zeros if module.mode == "LSTM" else None)
+    parts = [None if p is None else as_tensor(p)
+             for p in (hx if module.mode == "LSTM" else (hx, None))]  # fmt: skip
+    if unbatched_axis is not None:
+        parts = [None if p is None else p.unsqueeze(unbatched_axis) for p in parts]
+    for p in parts:
+        if p is not None and p.shape != shape:
+            raise ValueError(f"{type(module).__name__}: initial state of shape {p.shape}, "
+                             f"expected {shape}")  # fmt: skip
+    return parts[0], parts[1]
 
 
 def _rnn_mode(nonlinearity: str, name: str) -> str:
@@ -148,7 +157,8 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = x.transpose(0, 1)
         directions = 2 if self.bidirectional else 1
-        h0, c0 = self._initial(hx, x, directions, unbatched)
+        shape = (self.num_layers * directions, x.shape[1], self.hidden_size)
+        h0, c0 = _initial_state(self, hx, shape, x.dtype, 1 if unbatched else None)
         finals_h, finals_c = [], []
         for layer in range(self.num_layers):
             outputs = []
@@ -181,21 +191,6 @@ class _RNNBase(Module):
             h, c = _step(self.mode, projected[t], h, c, weights[2], weights[3])
             outputs[t] = h
         return ops.stack(outputs), h, c
-
-    def _initial(self, hx, x, directions, unbatched):
-        shape = (self.num_layers * directions, x.shape[1], self.hidden_size)
-        if hx is None:
-            zeros = Tensor(np.zeros(shape, x.dtype))
-            return zeros, (zeros if self.mode == "LSTM" else None)
-        parts = hx if self.mode == "LSTM" else (hx, None)
-        parts = [None if p is None else as_tensor(p) for p in parts]
-        if unbatched:
-            parts = [None if p is None else p.unsqueeze(1) for p in parts]
-        for p in parts:
-            if p is not None and p.shape != shape:
-                raise ValueError(f"{type(self).__name__}: initial state of shape {p.shape}, "
-                                 f"expected {shape}")  # fmt: skip
-        return parts[0], parts[1]
 
     def extra_repr(self) -> str:
         return (
