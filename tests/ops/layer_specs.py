@@ -158,6 +158,26 @@ def torch_attention(q, k, v, **params):
     return _torch().nn.functional.scaled_dot_product_attention(q, k, v, **params)
 
 
+def lstm_sequence_case(data):
+    """gates_x (T, N, 4H), h0 and c0 (N, H), w_hh (4H, H): 1 to 3 steps, an empty batch included."""
+    steps, batch, size = (
+        data.draw(st.integers(1, 3)),
+        data.draw(st.integers(0, 3)),
+        data.draw(st.integers(1, 3)),
+    )
+    return [(steps, batch, 4 * size), (batch, size), (batch, size), (4 * size, size)], {}
+
+
+def torch_lstm_sequence(gates_x, h, c, w_hh):
+    """PyTorch's own LSTM cell, step by step; W_ih = I, so its input projection is gates_x[t]."""
+    torch, outputs = _torch(), []
+    identity = torch.eye(gates_x.shape[-1], dtype=gates_x.dtype)
+    for t in range(gates_x.shape[0]):
+        h, c = torch.lstm_cell(gates_x[t], (h, c), identity, w_hh)
+        outputs.append(torch.cat([h, c], -1))
+    return torch.stack(outputs)
+
+
 LAYER_SPECS = [
     OpSpec("linear", F.linear, lambda x, w, b: _torch().nn.functional.linear(x, w, b),
            case=linear_case),
@@ -189,6 +209,8 @@ LAYER_SPECS = [
            case=conv_transpose_case),
     OpSpec("scaled_dot_product_attention", F.scaled_dot_product_attention, torch_attention,
            case=attention_case),
+    OpSpec("lstm_sequence", ops.recurrent.lstm_sequence, torch_lstm_sequence,
+           case=lstm_sequence_case),
     OpSpec("embedding", lambda w, indices: F.embedding(indices, w),
            lambda w, indices: _torch().nn.functional.embedding(_torch().from_numpy(indices), w),
            case=embedding_case),

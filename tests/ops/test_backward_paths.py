@@ -36,6 +36,15 @@ EXAMPLES = {
         (RNG.standard_normal((3, 2)) * 4, RNG.uniform(0, 1, (3, 2))),
         {"reduction": "sum"},
     ),  # fmt: skip
+    ops.recurrent.LSTMSequence: lambda: (
+        (
+            RNG.standard_normal((3, 2, 8)),
+            RNG.standard_normal((2, 2)),
+            RNG.standard_normal((2, 2)),
+            RNG.standard_normal((8, 2)),
+        ),
+        {},
+    ),  # fmt: skip
     ops.arithmetic.Add: lambda: ((RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))), {}),
     ops.arithmetic.Sub: lambda: ((RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))), {}),
     ops.arithmetic.Mul: lambda: ((RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))), {}),

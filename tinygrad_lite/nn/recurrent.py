@@ -1,9 +1,11 @@
 """Recurrent layers with PyTorch's names, gate order and parameters: RNN (tanh or relu), LSTM,
-GRU, and their cells. One step of each is one function below (`_step`), shared by the cell and
-the layer; a layer runs it over time, per layer and direction, from the input projections of all
-time steps at once. Composed of our ops, so backprop through time is the chain rule through the
-unrolled steps: docs/derivations/layers.md derives the gates' backward and why truncating it
-(detaching the carried state between chunks, `h.detach()`) biases the gradient.
+GRU, and their cells. RNN and GRU are composed of our ops, one step of each a function below
+(`_step`, shared by the cell and the layer); the LSTM's recurrence over a whole sequence is one op
+(ops/recurrent.py: the time loop in forward, backprop through time in backward), because fifteen
+recorded nodes a step made Python, not arithmetic, its cost. A layer projects the inputs of all
+time steps at once, then runs the recurrence per layer and direction. docs/derivations/layers.md
+and recurrent.md derive the gates' backward and why truncating it (detaching the carried state
+between chunks, `h.detach()`) biases the gradient.
 
     RNN:  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)
     LSTM: i, f, g, o = σ, σ, tanh, σ of (W_ih x + b_ih + W_hh h + b_hh), split in that order
@@ -28,11 +30,10 @@ GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 def _step(mode: str, projected: Tensor, h: Tensor, c, w_hh: Tensor, b_hh):
     """One time step: `projected` = W_ih x + b_ih; returns (h', c') (c' None but for LSTM)."""
-    recurrent = linear(h, w_hh, b_hh)
     if mode == "LSTM":
-        i, f, g, o = (projected + recurrent).split(4, axis=-1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        return o.sigmoid() * c.tanh(), c
+        both = _lstm(projected.unsqueeze(0), h, c, w_hh, b_hh)[0]
+        return both[:, : h.shape[-1]], both[:, h.shape[-1] :]
+    recurrent = linear(h, w_hh, b_hh)
     if mode == "GRU":
         x_r, x_z, x_n = projected.split(3, axis=-1)
         h_r, h_z, h_n = recurrent.split(3, axis=-1)
@@ -41,6 +42,13 @@ def _step(mode: str, projected: Tensor, h: Tensor, c, w_hh: Tensor, b_hh):
         return (1 - z) * n + z * h, None
     total = projected + recurrent
     return (total.tanh() if mode == "RNN_TANH" else total.relu()), None
+
+
+def _lstm(projected: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh) -> Tensor:
+    """The LSTM over T steps of `projected` (T, N, 4H) as one op (ops/recurrent.py: the loop in
+    forward, backprop through time in backward); returns (T, N, 2H), h_t and c_t side by side."""
+    gates = projected if b_hh is None else projected + b_hh
+    return ops.recurrent.lstm_sequence(gates, h, c, w_hh)
 
 
 def _uniform(shape, bound: float, dtype) -> Parameter:
@@ -151,6 +159,12 @@ class _RNNBase(Module):
         (layers·directions, N, H) (LSTM: a pair (h0, c0)), zeros when None. Returns (output,
         h_n) or, for LSTM, (output, (h_n, c_n)), as PyTorch."""
         x = as_tensor(input)
+        time_axis = 1 if self.batch_first and x.ndim == 3 else 0
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size or x.shape[time_axis] == 0:
+            raise ValueError(
+                f"{type(self).__name__}: input of shape {x.shape}; need (L, N, {self.input_size}), "
+                f"(N, L, {self.input_size}) with batch_first, or (L, {self.input_size}), L ≥ 1"
+            )
         unbatched = x.ndim == 2
         if unbatched:
             x = x.unsqueeze(1)
@@ -185,12 +199,18 @@ class _RNNBase(Module):
         weights = [getattr(self, f"{kind}_l{layer}{suffix}", None)
                    for kind in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")]  # fmt: skip
         projected = linear(x, weights[0], weights[1])  # every time step's input at once
-        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
-        outputs = [None] * x.shape[0]
-        for t in steps:
-            h, c = _step(self.mode, projected[t], h, c, weights[2], weights[3])
-            outputs[t] = h
-        return ops.stack(outputs), h, c
+        if reverse:
+            projected = projected[::-1]
+        if self.mode == "LSTM":
+            both, size = _lstm(projected, h, c, weights[2], weights[3]), self.hidden_size
+            outputs, h, c = both[:, :, :size], both[-1, :, :size], both[-1, :, size:]
+        else:
+            steps = []
+            for t in range(x.shape[0]):
+                h, _ = _step(self.mode, projected[t], h, None, weights[2], weights[3])
+                steps.append(h)
+            outputs = ops.stack(steps)
+        return (outputs[::-1] if reverse else outputs), h, c
 
     def extra_repr(self) -> str:
         return (
