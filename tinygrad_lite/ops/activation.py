@@ -184,7 +184,8 @@ class GELU(Function):
     def forward(self, x):
         if supported(x):
             return gpu.forward("gelu", x)
-        return x * _normal_cdf(self.xp, x)
+        self.cdf = _normal_cdf(self.xp, x)  # NOTE: kept for backward: erf costs ten exps
+        return x * self.cdf
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -195,7 +196,7 @@ class GELU(Function):
         if supported(gy):
             return gpu.backward("gelu", x, gy)
         pdf = self.xp.exp(-x * x / 2) / math.sqrt(2 * math.pi)
-        slope = (_normal_cdf(self.xp, x) + x * pdf).astype(gy.dtype)  # NOTE: named: gy's order
+        slope = (self.cdf + x * pdf).astype(gy.dtype)  # NOTE: named: gy's order
         return gy * slope
 
 
