@@ -13,5 +13,6 @@ def engine_on_emulated_kernels(monkeypatch):
         return all(getattr(getattr(a, "dtype", None), "name", None) in kernels.C_TYPES
                    for a in arrays)  # fmt: skip
 
-    for module in (ops.activation, ops.loss, ops.conv, ops.shape, optim.optimizers):
+    for module in (ops.activation, ops.loss, ops.conv, ops.shape, ops.normalization,
+                   optim.optimizers):  # fmt: skip
         monkeypatch.setattr(module, "supported", supported)

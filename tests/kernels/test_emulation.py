@@ -9,7 +9,16 @@ import pytest
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn, ops, optim
-from tinygrad_lite.cuda import activation, emulation, im2col, kernels, launch, reduce, softmax_xent
+from tinygrad_lite.cuda import (
+    activation,
+    emulation,
+    im2col,
+    kernels,
+    launch,
+    layer_norm,
+    reduce,
+    softmax_xent,
+)
 from tinygrad_lite.ops.conv import Window
 
 pytestmark = pytest.mark.skipif(not emulation.available(), reason="needs a C++ compiler")
@@ -178,6 +187,27 @@ def test_every_instantiation_has_an_emulated_entry_point():
         assert emulation.compiled(kernel, types).entry is not None
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows, width", [(1, 1), (3, 1000), (5, 10), (2, 257), (0, 4)])
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("affine", ["", "w", "wb"])
+def test_layer_norm_kernels(rows, width, center, affine, dtype):
+    x = data((rows, width), dtype) + 5  # a mean far from 0: the two-pass variance keeps digits
+    weight = data(width, dtype, seed=1) if "w" in affine else None
+    bias = data(width, dtype, seed=2) if "b" in affine else None
+    gy = data((rows, width), dtype, seed=3)
+    y, mean, rstd = layer_norm.forward(x, weight, bias, 1e-5, center)
+    reference = ops.normalization.FusedLayerNorm()
+    reference.xp = np
+    inputs = [x, *(a for a in (weight, bias) if a is not None)]
+    reference.inputs = [tl.tensor(a) for a in inputs]
+    expected = reference.forward(*inputs, width=width, eps=1e-5, center=center, affine=affine)
+    close(y, expected, dtype, terms=width)
+    close(rstd[:, None], reference.rstd, dtype, terms=width)
+    gx = layer_norm.backward(x, weight, mean, rstd, gy, center)
+    close(gx, reference.backward_untracked(gy)[0], dtype, terms=width)
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_softmax_kernel_propagates_nan_and_inf_like_the_cpu(bad):
     logits = data((2, 600), np.float64)
@@ -242,3 +272,20 @@ def test_a_barrier_reached_by_part_of_a_block_is_an_error():
                                  (logits, target, *outputs, 1, 4))  # fmt: skip
     with pytest.raises(emulation.EmulationError, match="different numbers of __syncthreads"):
         kernel((1,), (launch.THREADS,), args, shared_mem=8 * launch.THREADS)
+
+
+def _layer_norm_gradients():
+    layer = nn.LayerNorm((2, 3))
+    layer.weight.data[...] = data((2, 3), np.float64, seed=5)
+    layer.bias.data[...] = data((2, 3), np.float64, seed=6)
+    x = tl.tensor(data((4, 2, 3), np.float64), requires_grad=True)
+    y = layer(x)
+    (y * tl.tensor(data((4, 2, 3), np.float64, seed=7))).sum().backward()
+    return [t.numpy() for t in (y, x.grad, layer.weight.grad, layer.bias.grad)]
+
+
+def test_layer_norm_through_the_engine_on_emulated_kernels_matches_numpy(request):
+    expected = _layer_norm_gradients()
+    request.getfixturevalue("engine_on_emulated_kernels")
+    for got, want in zip(_layer_norm_gradients(), expected):
+        close(got, want, np.float64, terms=6)

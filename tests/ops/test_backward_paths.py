@@ -36,6 +36,10 @@ EXAMPLES = {
         (RNG.standard_normal((3, 2)) * 4, RNG.uniform(0, 1, (3, 2))),
         {"reduction": "sum"},
     ),  # fmt: skip
+    ops.normalization.FusedLayerNorm: lambda: (
+        (RNG.standard_normal((3, 2, 4)), RNG.standard_normal((2, 4)), RNG.standard_normal((2, 4))),
+        {"width": 8, "eps": 1e-5, "center": True, "affine": "wb"},
+    ),  # fmt: skip
     ops.recurrent.LSTMSequence: lambda: (
         (
             RNG.standard_normal((3, 2, 8)),
@@ -149,3 +153,28 @@ def test_max_pool_of_a_channels_last_input_passes_back_the_same_gradient():
         grads.append(y.creator.backward_untracked(g))
     assert grads[0].flags.c_contiguous and grads[1].strides[1] < grads[1].strides[3]
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("op", list(EXAMPLES), ids=lambda op: op.__name__)
+def test_fast_path_reads_only_what_forward_kept(op):
+    """tl.jit replays a node as forward then backward_untracked on its captured Function, whose
+    inputs are then holders of arrays (`.data` only) and which has no `params` (they are
+    forward's arguments): the fast path must read what forward kept on self, as here."""
+    from tinygrad_lite.jit.plan import _Holder
+
+    arrays, params = EXAMPLES[op]()
+    xs = [tl.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    y = op.apply(*xs, **params)
+    gy = np.random.default_rng(1).standard_normal(y.shape).astype(y.dtype)
+    expected = y.creator.backward_untracked(gy)
+    replayed = op()
+    replayed.xp, replayed.needs_input_grad = np, y.creator.needs_input_grad
+    replayed.inputs = [_Holder(a) for a in arrays]
+    replayed._output = lambda: _Holder(y.data)
+    replayed.forward(*arrays, **params)
+    got = replayed.backward_untracked(gy)
+    pairs = zip(*(g if isinstance(g, tuple) else (g,) for g in (got, expected)))
+    for g, want in pairs:
+        assert (g is None) == (want is None)
+        if g is not None:
+            np.testing.assert_array_equal(g, want)

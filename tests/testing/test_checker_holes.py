@@ -142,3 +142,25 @@ def test_relative_error_stays_meaningful_near_zero():
     )
     for check in report.checks:
         assert check.comparison.max_rel_error <= 2
+
+
+class BatchNormConstantStatistics(tl.Function):
+    """Batch normalization whose backward treats the batch mean and variance as constants: the
+    classic bug docs/derivations/layers.md warns of (it drops two terms of the gradient)."""
+
+    def forward(self, x):
+        self.scale = 1 / np.sqrt(x.var(axis=0) + 1e-5)
+        return (x - x.mean(axis=0)) * self.scale
+
+    def backward(self, gy):
+        return gy * tl.tensor(self.scale)
+
+
+def test_the_classic_batch_norm_backward_bug_is_caught_and_the_right_one_passes():
+    x = np.random.default_rng(4).standard_normal((5, 3))
+    report = tl.testing.check_gradients(BatchNormConstantStatistics.apply, x)
+    assert not report.passed
+    right = tl.testing.check_gradients(
+        lambda t: nn.functional.batch_norm(t, None, None, training=True), x
+    )
+    assert right.passed, right

@@ -1,8 +1,8 @@
 """Finding, reading and compiling the CUDA C sources in kernels/, and the signatures in them.
 
 A `Kernel` names one template in one .cu file (`Kernel("activation.cu", "relu_forward")`); the
-family modules beside this one (activation.py, softmax_xent.py, optim.py, im2col.py, reduce.py)
-declare theirs, and `templates()` collects them, so CuPy compiles exactly those
+family modules beside this one (activation.py, softmax_xent.py, optim.py, im2col.py, reduce.py,
+layer_norm.py) declare theirs, and `templates()` collects them, so CuPy compiles exactly those
 (`cupy.RawModule(name_expressions=...)`) and the tests compile the same list with nvcc on a
 machine without a GPU. A kernel's parameters are read from its `__global__` signature in the
 source, so the launcher checks every call against the real code. Modules are compiled once per
@@ -32,7 +32,8 @@ HEADER = "common.cuh"
 # 16-bit storage types; their arithmetic runs in float)
 C_TYPES = {"float32": "float", "float64": "double", "float16": "half_t", "bfloat16": "bfloat16_t"}
 ACCUMULATE = {"float16": "float32", "bfloat16": "float32"}  # acc_t<T>; otherwise T itself
-FAMILIES = ("activation", "softmax_xent", "optim", "im2col", "reduce")  # cuda/<family>.py
+# cuda/<family>.py
+FAMILIES = ("activation", "softmax_xent", "optim", "im2col", "reduce", "layer_norm")
 
 # C parameter types -> the dtype the launcher expects: a NumPy dtype, or one of the kernel's type
 # parameters ("T", "G"), or "acc" for acc_t<T>

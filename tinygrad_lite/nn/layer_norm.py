@@ -4,13 +4,14 @@
     rms_norm:   y = x / √(mean(x²) + ε) · γ
 
 Unlike BatchNorm, nothing is shared across the batch, so there are no running statistics and
-training and eval modes agree. Both are composed of our ops (mean, subtraction, sqrt, division):
-their backward is the chain rule through those, which docs/derivations/normalization.md works out
-step by step (the gradient through μ and σ² is what makes LayerNorm's backward more than a scale).
+training and eval modes agree. Both are one op (ops/normalization.py, a CUDA kernel on a GPU)
+whose backward docs/derivations/normalization.md works out step by step (the gradient through μ
+and σ² is what makes LayerNorm's backward more than a scale).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,18 +36,25 @@ def _as_shape(normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
     return tuple(int(n) for n in normalized_shape)
 
 
+def _normalized(name: str, x: Tensor, normalized_shape, weight, bias, eps, center: bool):
+    shape = _as_shape(normalized_shape)
+    _normalized_axes(x, shape, name)
+    for role, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != shape:
+            raise ValueError(
+                f"{name}: {role} of shape {t.shape}, expected normalized_shape {shape}"
+            )
+    width = math.prod(shape)
+    return ops.normalization.fused_layer_norm(x, weight, bias, width, eps, center)
+
+
 def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:  # fmt: skip
     """(x − mean) / sqrt(var + eps) over the last len(normalized_shape) axes (biased variance,
     as torch.nn.functional.layer_norm), times weight, plus bias. float32 inside autocast."""
     (x,) = ops.precision.autocast_inputs("layer_norm", as_tensor(input))
-    axes = _normalized_axes(x, _as_shape(normalized_shape), "layer_norm")
-    centered = x - x.mean(axes, keepdims=True)
-    variance = (centered * centered).mean(axes, keepdims=True)
-    y = centered / (variance + eps).sqrt()
-    if weight is not None:
-        y = y * weight
-    return y if bias is None else y + bias
+    weight, bias = (None if t is None else as_tensor(t) for t in (weight, bias))
+    return _normalized("layer_norm", x, normalized_shape, weight, bias, eps, center=True)
 
 
 def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
@@ -54,10 +62,9 @@ def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tenso
     """x / sqrt(mean(x²) + eps) over the last len(normalized_shape) axes, times weight; eps
     None means the input dtype's machine epsilon (torch.nn.functional.rms_norm)."""
     x = as_tensor(input)
-    axes = _normalized_axes(x, _as_shape(normalized_shape), "rms_norm")
     eps = float(np.finfo(x.dtype).eps) if eps is None else eps
-    y = x / ((x * x).mean(axes, keepdims=True) + eps).sqrt()
-    return y if weight is None else y * weight
+    weight = None if weight is None else as_tensor(weight)
+    return _normalized("rms_norm", x, normalized_shape, weight, None, eps, center=False)
 
 
 class LayerNorm(Module):
