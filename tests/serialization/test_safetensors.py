@@ -95,3 +95,53 @@ def test_a_missing_package_is_named_not_blamed_on_the_file(tmp_path, monkeypatch
     monkeypatch.setitem(__import__("sys").modules, "safetensors.numpy", None)
     with pytest.raises(ImportError, match="need the safetensors package: pip install safetensors"):
         tl.load(tmp_path / "d.safetensors")
+
+
+def _sequence_pairs(torch):
+    """(ours, PyTorch's, an input for both) for each sequence model, with PyTorch's names."""
+    from benchmarks import gpt
+    from tinygrad_lite.examples.e9_gpt import GPT
+
+    rng = np.random.default_rng(0)
+    t = torch.nn
+    tokens = rng.integers(0, gpt.VOCABULARY, (2, 9))
+    sequence = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    return {
+        "E9's GPT": (GPT(gpt.VOCABULARY, gpt.WIDTH, gpt.LAYERS, gpt.HEADS, gpt.CONTEXT),
+                     gpt.torch_model(torch), tokens),
+        "LSTM": (nn.LSTM(3, 4, num_layers=2, bidirectional=True),
+                 t.LSTM(3, 4, num_layers=2, bidirectional=True), sequence),
+        "GRU": (nn.GRU(3, 4), t.GRU(3, 4), sequence),
+        "encoder layer": (nn.TransformerEncoderLayer(3, 1, 8, dropout=0.0),
+                          t.TransformerEncoderLayer(3, 1, 8, dropout=0.0), sequence),
+    }  # fmt: skip
+
+
+def _output(result):
+    return result[0] if isinstance(result, tuple) else result
+
+
+@pytest.mark.parametrize("name", ["E9's GPT", "LSTM", "GRU", "encoder layer"])
+def test_sequence_models_move_between_pytorch_and_us_with_pytorchs_names(name, tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file, save_file
+
+    tl.manual_seed(0)
+    ours, theirs, x = _sequence_pairs(torch)[name]
+    ours.eval(), theirs.eval()
+    assert set(ours.state_dict()) == set(theirs.state_dict())
+    tl.save(ours.state_dict(), tmp_path / "ours.safetensors")
+    theirs.load_state_dict(load_file(str(tmp_path / "ours.safetensors")))
+    with torch.no_grad():
+        expected = _output(theirs(torch.from_numpy(x))).numpy()
+    np.testing.assert_allclose(_output(ours(x)).numpy(), expected, rtol=1e-5, atol=1e-5)
+
+    with torch.no_grad():  # and back: PyTorch's weights, changed, into ours
+        for p in theirs.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+        expected = _output(theirs(torch.from_numpy(x))).numpy()
+    save_file({k: v.contiguous() for k, v in theirs.state_dict().items()},
+              str(tmp_path / "torch.safetensors"))  # fmt: skip
+    with pytest.warns(UserWarning, match="written by another program"):
+        ours.load_state_dict(tl.load(tmp_path / "torch.safetensors"))
+    np.testing.assert_allclose(_output(ours(x)).numpy(), expected, rtol=1e-5, atol=1e-5)
