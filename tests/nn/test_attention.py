@@ -30,20 +30,31 @@ def _pair(torch, batch_first, bias=True):
     return ours, theirs
 
 
+@pytest.mark.parametrize("self_attention", [False, True], ids=["q, k, v", "x, x, x"])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("case", list(CASES))
-def test_multihead_attention_equals_pytorch(case, batch_first):
+def test_multihead_attention_equals_pytorch(case, batch_first, self_attention):
+    """Separate query, key and value, and one tensor passed as all three (self-attention, which
+    takes one projection of it)."""
     torch = pytest.importorskip("torch")
     ours, theirs = _pair(torch, batch_first)
     shape_q, shape_kv = ((2, 4, 6), (2, 5, 6)) if batch_first else ((4, 2, 6), (5, 2, 6))
+    options = CASES[case]
+    if self_attention:  # 4 keys: the masks drawn for 5 lose their last key
+        shape_kv = shape_q
+        options = {k: v[..., :4] if isinstance(v, np.ndarray) else v for k, v in options.items()}
     arrays = [RNG.standard_normal(shape_q), RNG.standard_normal(shape_kv),
               RNG.standard_normal(shape_kv)]  # fmt: skip
-    options = CASES[case]
     torch_options = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
                      for k, v in options.items()}  # fmt: skip
     xs = [tl.tensor(a, requires_grad=True) for a in arrays]
     ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    (y, w), (ty, tw) = ours(*xs, **options), theirs(*ts, **torch_options)
+    if self_attention:
+        xs, ts = xs[:1], ts[:1]
+    (y, w), (ty, tw) = (
+        ours(*xs * (3 // len(xs)), **options),
+        theirs(*ts * (3 // len(ts)), **torch_options),
+    )
     np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
     assert (w is None) == (tw is None)
     if w is not None:

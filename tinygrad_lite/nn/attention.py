@@ -126,30 +126,26 @@ class MultiheadAttention(Module):
             query, key, value = (t.unsqueeze(1) for t in (query, key, value))
             if key_padding_mask is not None:
                 key_padding_mask = np.asarray(key_padding_mask)[None]
-        elif self.batch_first:
-            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        (length, batch, _), keys = query.shape, key.shape[0]
-        w_q, w_k, w_v = self.in_proj_weight.split(3, axis=0)
-        b_q, b_k, b_v = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.split(3)
-        heads = self.num_heads
-
-        def split_heads(x, weight, b, size):  # (size, N, E) -> (N, H, size, Dh)
-            x = linear(x, weight, b).reshape(size, batch, heads, self.head_dim)
-            return x.permute(1, 2, 0, 3)
-
-        q, k, v = (split_heads(query, w_q, b_q, length), split_heads(key, w_k, b_k, keys),
-                   split_heads(value, w_v, b_v, keys))  # fmt: skip
-        scores = ops.matmul(q, ops.transpose(k, -2, -1)) * (1 / math.sqrt(self.head_dim))
+        batch_first = self.batch_first and not unbatched
+        batch, length = query.shape[:2] if batch_first else query.shape[1::-1]
+        keys = key.shape[1 if batch_first else 0]
+        heads, size = self.num_heads, self.head_dim
+        # (N, L, ..., H, Dh) or (L, N, ..., H, Dh) -> (..., N, H, L, Dh): the input's layout kept
+        # until here, so batch_first costs no transposes
+        to_heads = (0, 2, 1, 3) if batch_first else (1, 2, 0, 3)
+        weights = self.in_proj_weight.split(3, axis=0)
+        biases = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.split(3)
+        q, k, v = (linear(x, w, b).reshape(*x.shape[:2], heads, size).permute(*to_heads)
+                   for x, w, b in zip((query, key, value), weights, biases))  # fmt: skip
+        scores = ops.matmul(q, ops.transpose(k, -2, -1)) * (1 / math.sqrt(size))
         scores = self._masked(scores, attn_mask, key_padding_mask, batch, length, keys)
         weights = ops.softmax(scores, axis=-1)
         if self.training and self.dropout > 0:
             weights = dropout(weights, self.dropout)
-        out = ops.matmul(weights, v).permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
-        out = self.out_proj(out)
+        out = ops.matmul(weights, v).permute(*(to_heads if batch_first else (2, 0, 1, 3)))
+        out = self.out_proj(out.reshape(*query.shape[:2], self.embed_dim))
         if unbatched:
             out, weights = out.squeeze(1), weights.squeeze(0)
-        elif self.batch_first:
-            out = out.transpose(0, 1)
         if not need_weights:
             return out, None
         return out, (weights.mean(axis=-3) if average_attn_weights else weights)
