@@ -75,34 +75,38 @@ def matmul(a, b) -> Tensor:
 
 
 class Affine(Function):
-    """y = x @ wᵀ + b for x (N, in), w (out, in) and b (out,) (b optional).
+    """y = x @ wᵀ + b for x (..., in), w (out, in) and b (out,) (b optional).
 
-    y[n, j] = Σ_i x[n, i] w[j, i] + b[j].
+    y[n, j] = Σ_i x[n, i] w[j, i] + b[j], n running over all leading axes of x as one (the rows).
 
-    Backward: gx = gy @ w, gw = gyᵀ @ x, gb = Σ_n gy[n].
+    Backward: gx = gy @ w, gw = gyᵀ @ x, gb = Σ_n gy[n], with gy and x as (rows, features).
     """
 
     def forward(self, x, weight, bias=None):
-        y = matmul_in_float32(self.xp, x, weight.T)
+        # NOTE: the leading axes are flattened here, not by Reshape nodes around the op: a
+        # Transformer's linears take (batch, time, features), two nodes each way saved per layer
+        y = matmul_in_float32(self.xp, x.reshape(-1, x.shape[-1]), weight.T)
         if bias is not None:
             y += bias  # y is a fresh array, so the bias is added without another temporary
-        return y
+        return y.reshape(*x.shape[:-1], weight.shape[0])
 
     def backward(self, gy):
         x, weight = self.inputs[:2]
         needs = self.needs_input_grad
-        gx = MatMul.apply(gy, weight) if needs[0] else None
-        gw = MatMul.apply(transpose(gy), x) if needs[1] else None
-        gb = gy.sum(axis=0) if len(needs) == 3 and needs[2] else None
+        rows = gy.reshape(-1, gy.shape[-1])
+        gx = MatMul.apply(rows, weight).reshape(*x.shape) if needs[0] else None
+        gw = MatMul.apply(transpose(rows), x.reshape(-1, x.shape[-1])) if needs[1] else None
+        gb = rows.sum(axis=0) if len(needs) == 3 and needs[2] else None
         return (gx, gw, gb)[: len(needs)]
 
     def backward_untracked(self, gy):
         """The same three lines on plain arrays: a layer's backward records nothing."""
         x, weight = (t.data for t in self.inputs[:2])
         needs = self.needs_input_grad
-        gx = matmul_in_float32(self.xp, gy, weight) if needs[0] else None
-        gw = matmul_in_float32(self.xp, gy.T, x) if needs[1] else None
-        gb = gy.sum(axis=0) if len(needs) == 3 and needs[2] else None
+        rows = gy.reshape(-1, gy.shape[-1])
+        gx = matmul_in_float32(self.xp, rows, weight).reshape(x.shape) if needs[0] else None
+        gw = matmul_in_float32(self.xp, rows.T, x.reshape(-1, x.shape[-1])) if needs[1] else None
+        gb = rows.sum(axis=0) if len(needs) == 3 and needs[2] else None
         return (gx, gw, gb)[: len(needs)]
 
 
@@ -126,6 +130,4 @@ def linear(x, weight, bias=None) -> Tensor:
     if any(t.dtype != x.dtype for t in operands):  # mixed dtypes promote as matmul and + do
         y = matmul(x, transpose(weight))
         return y if bias is None else y + bias
-    rows = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-    y = Affine.apply(rows, *operands)
-    return y if x.ndim == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
+    return Affine.apply(x, *operands)
