@@ -123,7 +123,13 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, "w") as file:
             json.dump(
-                {"environment": env, "results": [r.as_dict() for r in results]}, file, indent=2
+                {
+                    "environment": {**env, "repeats": repeats},
+                    "command": " ".join(sys.argv),
+                    "results": [r.as_dict() for r in results],
+                },
+                file,
+                indent=2,  # fmt: skip
             )
     return 0
 

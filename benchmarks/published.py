@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BENCHMARKS = ROOT / "benchmarks" / "results-cpu-2core.json"
+GPT_STEPS = ROOT / "benchmarks" / "results-gpt-2core.json"  # python -m benchmarks gpt
 RESULTS = ROOT / "docs" / "results"
 
 
@@ -109,6 +110,9 @@ def run() -> None:
     for name, measure in measures.items():
         (RESULTS / f"{name}.json").write_text(json.dumps(measure(), indent=2) + "\n")
         print(f"wrote docs/results/{name}.json")
+    gpt_command = [sys.executable, "-m", "benchmarks", "gpt", "--repeats", "21", "--json",
+                   str(GPT_STEPS)]  # fmt: skip
+    subprocess.run(gpt_command, check=True, cwd=ROOT)
     chart = ROOT / "docs" / "img" / "benchmarks.png"
     command = [sys.executable, "-m", "benchmarks", "--json", str(BENCHMARKS), "--plot", str(chart)]
     subprocess.run(command, check=True, cwd=ROOT)
@@ -251,11 +255,38 @@ def render_gpt() -> str:
     )
 
 
+GPT_ROWS = (  # README row name: case, and the target
+    ("GPT step (E9: 4 layers, 128 wide, context 64, batch 12), eager", "gpt step (E9 shape)",
+     "≤ 1.0×"),
+    ("the same under `tl.jit`", "gpt step (E9 shape), jit", "≤ 0.8×"),
+    ("LSTM step (hidden 128, 64 steps, batch 32)", "lstm step (hidden 128, 64 steps, batch 32)",
+     "≤ 1.5×"),
+)  # fmt: skip
+
+
+def render_gpt_steps() -> str:
+    results = json.loads(GPT_STEPS.read_text())
+    cases, env = _cases(results), results["environment"]
+    lines = ["| training step | ours | PyTorch eager | ours / PyTorch | target |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for label, case, target in GPT_ROWS:
+        times = cases[case]
+        lines.append(f"| {label} | {times['tinygrad_lite']:.3g} ms | {times['torch']:.3g} ms | "
+                     f"{times['tinygrad_lite'] / times['torch']:.2f}× | {target} |")  # fmt: skip
+    lines += [
+        "",
+        f"(Medians of {env['repeats']} interleaved repeats, `python -m benchmarks gpt` "
+        f"on {env['cpus']} cores, {env['date']}: `benchmarks/results-gpt-2core.json`; on "
+        "this shared machine PyTorch's own step time varies by 2× between repeats.)",
+    ]
+    return "\n".join(lines)
+
+
 DERIVATION = ROOT / "docs" / "derivations" / "compression.md"
 BLOCKS = {"benchmarks": (README, render_benchmarks), "compress": (README, render_compress),
           "mixed-precision": (README, render_mixed_precision), "demo": (README, render_demo),
           "csr": (DERIVATION, render_csr), "allocator": (README, render_allocator),
-          "gpt": (README, render_gpt)}  # fmt: skip
+          "gpt": (README, render_gpt), "gpt-steps": (README, render_gpt_steps)}  # fmt: skip
 
 
 def block_pattern(name: str) -> re.Pattern:
