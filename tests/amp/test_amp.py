@@ -223,3 +223,32 @@ def test_fit_in_float16_and_bfloat16_reaches_the_float32_accuracy():
         assert accuracy(amp) >= full - 0.006  # within 0.6 points after 3 epochs (0.3 at 5)
     with pytest.raises(ValueError, match="amp must be"):
         tl.train.fit(nn.Linear(2, 1), [], None, None, 1, amp="float8")
+
+
+@pytest.mark.parametrize("dtype", LOW, ids=str)
+def test_e9s_gpt_trains_under_autocast_with_layer_norm_in_float32(dtype):
+    """The sequence-models issue's check: E9's GPT under autocast (matmuls in the low dtype,
+    layer_norm and the loss in float32), loss and gradients close to float32's."""
+    from tinygrad_lite.examples.e9_gpt import GPT
+
+    tl.manual_seed(0)
+    model = GPT(11, width=16, layers=2, heads=2, context=8)
+    rng = np.random.default_rng(0)
+    tokens, targets = rng.integers(0, 11, (3, 8)), rng.integers(0, 11, (3, 8))
+
+    def loss():
+        return F.cross_entropy(model(tokens).reshape(-1, 11), targets.reshape(-1))
+
+    plain = loss()
+    plain.backward()
+    expected = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    with tl.amp.autocast(dtype=dtype):
+        low = loss()
+        normalized = model.blocks[0].ln_1(model.token(tokens) @ np.eye(16, dtype=np.float32))
+    low.backward()
+    assert low.dtype == normalized.dtype == np.float32
+    assert abs(low.item() - plain.item()) < 1e-2
+    for p, want in zip(model.parameters(), expected):
+        assert p.grad.dtype == np.float32
+        np.testing.assert_allclose(p.grad.numpy(), want, atol=0.05)
