@@ -2,6 +2,7 @@
 
 tinygrad-lite demo [NAME] [--epochs N]   train an example on the embedded data (default: E7)
 tinygrad-lite list                       the examples
+tinygrad-lite explore NAME               the backprop explorer of xor, e5, mlp, lstm or attention
 """
 
 from __future__ import annotations
@@ -203,6 +204,11 @@ def _main(argv: list[str]) -> int:
         help="mixed precision (E6, E7): autocast, plus a GradScaler for float16",
     )
     commands.add_parser("list", help="list the examples")
+    explore = commands.add_parser(
+        "explore", help="write the interactive backprop explorer (one HTML file) of an example"
+    )
+    explore.add_argument("example", choices=("xor", "e5", "mlp", "lstm", "attention"))
+    explore.add_argument("--output", default=None, help="the HTML file (default: NAME.html)")
     commands.add_parser("bench", help="benchmarks (options: python -m benchmarks --help)")
     check = commands.add_parser(
         "gradcheck", help="check the gradients of your own layer or function"
@@ -227,6 +233,13 @@ def _main(argv: list[str]) -> int:
 
     if args.command == "gradcheck":
         return gradcheck_command(args)
+    if args.command == "explore":
+        from .explorer import example_loss, explore
+
+        path = explore(example_loss(args.example), args.output or f"{args.example}.html",
+                       title=f"Backprop, step by step: {args.example}")  # fmt: skip
+        print(f"wrote {path}: open it in a browser (it needs no server and no network)")
+        return 0
     if args.command == "list":
         for name in EXAMPLES:
             print(f"{name:11s} {_describe(name)}")

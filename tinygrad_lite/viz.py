@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .explorer import explore  # noqa: F401  (tl.viz.explore: the interactive page)
 from .tensor import Tensor
 from .tracing import describe
 

@@ -1,0 +1,247 @@
+"""An interactive backprop explorer: `tl.viz.explore(loss, "backprop.html")` runs
+`loss.backward()`, records every step the engine takes, and writes one self-contained HTML file
+(no server, no network: the page's JavaScript and CSS are written here, in explorer.html).
+
+The page draws the graph left to right, tensors as rounded boxes and ops as dark boxes, each
+tensor with its shape and values (a heat map when it has more than a few). "Step backward" walks
+the tape in the engine's order: the op whose backward runs is highlighted, its rule (the
+`Backward:` line of its docstring) is shown with the gradient that arrives and what it sends to
+each input, and the gradients fill in as they arrive. Clicking a node shows its op's derivation
+section from docs/derivations (when the checkout's docs are at hand).
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import autograd
+from .tensor import Tensor
+
+TEMPLATE = Path(__file__).with_name("explorer.html")
+DERIVATIONS = Path(__file__).resolve().parents[1] / "docs" / "derivations"
+HEAT_MAP_SIDE = 24  # a tensor is drawn as at most this many rows and columns of cells
+MAX_VALUES = 8  # up to this many values a tensor shows numbers, beyond it a heat map
+
+
+def _array(values) -> np.ndarray:
+    return np.asarray(values.numpy() if isinstance(values, Tensor) else values, dtype=np.float64)
+
+
+def _picture(values) -> dict:
+    """What the page shows of an array: every value for small ones; for larger ones a grid of
+    at most HEAT_MAP_SIDE² values (rows and columns strided) and min, max, mean."""
+    array = _array(values)
+    shown = {"shape": list(array.shape)}
+    if array.size <= MAX_VALUES:
+        return {**shown, "values": [_number(v) for v in array.reshape(-1)]}
+    grid = array.reshape(-1, array.shape[-1]) if array.ndim > 1 else array.reshape(1, -1)
+    rows = grid[:: max(1, -(-grid.shape[0] // HEAT_MAP_SIDE))]
+    grid = rows[:, :: max(1, -(-grid.shape[1] // HEAT_MAP_SIDE))]
+    finite = array[np.isfinite(array)]
+    stats = [float(f(finite)) if finite.size else 0.0 for f in (np.min, np.max, np.mean)]
+    return {**shown, "grid": [[_number(v) for v in row] for row in grid],
+            "min": stats[0], "max": stats[1], "mean": stats[2]}  # fmt: skip
+
+
+def _number(value: float):
+    """A JSON number, or a string for inf and NaN (which JSON has no literal for)."""
+    value = float(value)
+    return value if np.isfinite(value) else str(value)
+
+
+def _rule(fn) -> str:
+    """The `Backward:` paragraph of an op's docstring: its local rule."""
+    doc = inspect.getdoc(type(fn)) or ""
+    match = re.search(r"Backward:(.*?)(?:\n\s*\n|$)", doc, flags=re.S)
+    return " ".join(match[1].split()) if match else "(no Backward: line in its docstring)"
+
+
+def _derivation(fn) -> str:
+    """The op's section of docs/derivations/<module>.md, raw Markdown with its LaTeX."""
+    module = type(fn).__module__.rsplit(".", 1)[-1]
+    page = DERIVATIONS / f"{module}.md"
+    if not page.exists():
+        return f"See docs/derivations/{module}.md in the tinygrad_lite repository."
+    sections = re.split(r"^(?=## )", page.read_text(), flags=re.M)
+    name = type(fn).__name__
+    for section in sections:
+        if re.match(rf"## .*\(`[^)]*\b{name}\b[^)]*`\)", section):
+            return section.strip()
+    return f"docs/derivations/{module}.md has no section for {name}."
+
+
+class _Recorder:
+    """Walks the graph before backward (which frees it) and records each backward step."""
+
+    def __init__(self, loss: Tensor):
+        self.tensors: dict[int, dict] = {}
+        self.ops: dict[int, dict] = {}
+        self.keep: list = []  # the tensors and ops, alive until the page is written
+        self.steps: list[dict] = []
+        self.received: dict[int, np.ndarray] = {}
+        self._walk(loss)
+
+    def _tensor(self, t: Tensor) -> str:
+        key = id(t)
+        if key not in self.tensors:
+            self.keep.append(t)
+            name = t.name or ("leaf" if t.creator is None else f"{type(t.creator).__name__}#"
+                              f"{t.creator.seq}")  # fmt: skip
+            self.tensors[key] = {"id": f"t{len(self.tensors)}", "label": name,
+                                 "shape": list(t.shape), "dtype": str(t.dtype),
+                                 "parameter": t.creator is None and t.requires_grad,
+                                 "value": _picture(t)}  # fmt: skip
+        return self.tensors[key]["id"]
+
+    def _walk(self, loss: Tensor) -> None:
+        stack, seen = [loss], set()
+        while stack:
+            t = stack.pop()
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            out = self._tensor(t)
+            fn = t.creator
+            if fn is None:
+                continue
+            self.keep.append(fn)
+            inputs = [self._tensor(x) for x in fn.inputs]
+            self.ops[id(fn)] = {"id": f"o{len(self.ops)}", "op": type(fn).__name__,
+                                "inputs": inputs, "output": out, "rule": _rule(fn),
+                                "derivation": _derivation(fn)}  # fmt: skip
+            stack.extend(fn.inputs)
+
+    def __call__(self, fn, gy: Tensor, gxs: tuple) -> None:
+        """A backward hook: the op's incoming gradient and what it sends to each input."""
+        op = self.ops.get(id(fn))
+        if op is None:  # not part of the graph drawn (cannot happen for loss.backward())
+            return
+        sent, arrived = [], {}
+        for x, gx, needed in zip(fn.inputs, gxs, fn.needs_input_grad):
+            target = self.tensors[id(x)]["id"]
+            if gx is None or not needed:
+                sent.append(None)
+                continue
+            gradient = _array(gx)
+            self.received[id(x)] = self.received.get(id(x), 0) + gradient
+            sent.append({"to": target, "gradient": _picture(gradient)})
+            arrived[target] = _picture(self.received[id(x)])
+        self.steps.append({"op": op["id"], "incoming": _picture(gy), "sent": sent,
+                           "arrived": arrived})  # fmt: skip
+
+
+def explore(loss: Tensor, path: str | os.PathLike = "backprop.html",
+            title: str = "Backprop, step by step") -> Path:  # fmt: skip
+    """Run `loss.backward()` and write the interactive explorer of that backward pass to `path`
+    (one HTML file that opens offline in any browser); returns the path. `loss` must be a
+    scalar that has not been backpropagated yet (backward frees the graph)."""
+    if not isinstance(loss, Tensor) or loss.size != 1:
+        raise ValueError("explore: needs the scalar loss Tensor, before its backward")
+    if loss.creator is None or loss.creator.inputs is None:
+        raise ValueError("explore: the loss has no recorded graph (computed under no_grad, or "
+                         "backward already ran)")  # fmt: skip
+    loss_key = id(loss)
+    recorder = _Recorder(loss)
+    loss_id = recorder.tensors[loss_key]["id"]
+    hooks = autograd.backward_hooks()
+    hooks.append(recorder)
+    try:
+        loss.backward()
+    finally:
+        hooks.remove(recorder)
+    data = {"title": title, "loss": loss_id, "tensors": list(recorder.tensors.values()),
+            "ops": list(recorder.ops.values()), "steps": recorder.steps}  # fmt: skip
+    # NOTE: "</" is escaped so no value can close the <script> element the data sits in
+    payload = json.dumps(data).replace("</", "<\\/")
+    page = TEMPLATE.read_text().replace("__TITLE__", html.escape(title))
+    page = page.replace("__DATA__", payload)
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(page)
+    os.replace(temporary, path)
+    return path
+
+
+def _named(model) -> None:
+    for name, parameter in model.named_parameters():
+        parameter.name = name
+
+
+def _input(array: np.ndarray, name: str = "x", requires_grad: bool = False) -> Tensor:
+    t = Tensor(array, requires_grad=requires_grad)
+    t.name = name
+    return t
+
+
+def _xor() -> Tensor:
+    from . import nn
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1), nn.Sigmoid())
+    _named(model)
+    x = _input(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32))
+    return nn.functional.mse_loss(model(x), np.array([[0], [1], [1], [0]], np.float32))
+
+
+def _logistic_regression() -> Tensor:
+    """docs/backward_trace.md's sample: w = (0.5, −0.25), b = 0.1, x = (1, 2), label 1."""
+    w = _input(np.array([0.5, -0.25]), "w", requires_grad=True)
+    b = _input(np.array(0.1), "b", requires_grad=True)
+    z = (w * np.array([1.0, 2.0])).sum() + b
+    return -z.sigmoid().log()
+
+
+def _mlp() -> Tensor:
+    from . import nn
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    _named(model)
+    x = _input(np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32))
+    return nn.functional.cross_entropy(model(x), np.array([0, 2, 1, 1, 0]))
+
+
+def _lstm() -> Tensor:
+    from . import nn
+
+    lstm, head = nn.LSTM(2, 3), nn.Linear(3, 1)
+    _named(lstm), _named(head)
+    x = _input(np.random.default_rng(0).standard_normal((4, 1, 2)).astype(np.float32))
+    output, _ = lstm(x)
+    return nn.functional.mse_loss(head(output[-1]), np.ones((1, 1), np.float32))
+
+
+def _attention() -> Tensor:
+    from . import nn
+
+    attention = nn.MultiheadAttention(4, 2, batch_first=True)
+    _named(attention)
+    x = _input(np.random.default_rng(0).standard_normal((1, 3, 4)).astype(np.float32))
+    causal = np.triu(np.ones((3, 3), bool), 1)
+    out = attention(x, x, x, attn_mask=causal, need_weights=False)[0]
+    return (out * out).mean()
+
+
+EXAMPLES = {"xor": _xor, "e5": _logistic_regression, "mlp": _mlp, "lstm": _lstm,
+            "attention": _attention}  # fmt: skip
+
+
+def example_loss(name: str) -> Tensor:
+    """The loss of one step of a teaching example, its parameters named: 'xor' (E1's 2-3-1
+    network), 'e5' (docs/backward_trace.md's logistic regression), 'mlp', 'lstm' (an LSTM
+    over 4 steps) or 'attention' (causal self-attention), with seed 0."""
+    from . import manual_seed
+
+    if name not in EXAMPLES:
+        raise ValueError(f"explore: no example {name!r}; choose from {', '.join(EXAMPLES)}")
+    manual_seed(0)
+    loss = EXAMPLES[name]()
+    loss.name = "loss"
+    return loss
