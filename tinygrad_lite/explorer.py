@@ -188,7 +188,7 @@ def _xor() -> Tensor:
     model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1), nn.Sigmoid())
     _named(model)
     x = _input(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32))
-    return nn.functional.mse_loss(model(x), np.array([[0], [1], [1], [0]], np.float32))
+    return nn.functional.mse_loss(model(x), _input(np.array([[0], [1], [1], [0]], np.float32), "y"))
 
 
 def _logistic_regression() -> Tensor:
