@@ -196,3 +196,21 @@ def lstm_contenders(torch=None) -> dict:
 
         found["torch"] = theirs
     return found
+
+
+GENERATED = 256
+
+
+def generation_contenders() -> dict:
+    """Generating 256 tokens after a 4-token prompt with E9's GPT shape (untrained, context 320
+    so the window never slides), with the KV cache and without (the whole window each token)."""
+    import tinygrad_lite as tl
+    from tinygrad_lite.examples.e9_gpt import GPT
+
+    tl.manual_seed(0)
+    model = GPT(VOCABULARY, WIDTH, LAYERS, HEADS, context=GENERATED + 64)
+    prompt = np.array([[1, 2, 3, 4]])
+    return {
+        "kv cache": lambda: model.generate(prompt, GENERATED, temperature=0, kv_cache=True),
+        "no cache": lambda: model.generate(prompt, GENERATED, temperature=0, kv_cache=False),
+    }

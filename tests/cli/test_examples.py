@@ -120,6 +120,23 @@ def test_e9_gpt_trains_and_samples():
     assert (greedy == model.generate(np.array([[1, 2, 3]]), 5, temperature=0)).all()
 
 
+@pytest.mark.parametrize("temperature, top_k", [(0, None), (0.8, 5)])
+def test_e9_generation_with_the_kv_cache_equals_generation_without(temperature, top_k):
+    """Token for token, within the context and after the window starts to slide (40 tokens
+    from a context of 16), at temperature 0 and sampling with the same seed."""
+    import tinygrad_lite as tl
+    from tinygrad_lite.examples.e9_gpt import GPT
+
+    tl.manual_seed(0)
+    model = GPT(20, width=32, layers=2, heads=4, context=16)
+    prompt = np.array([[1, 2, 3], [4, 5, 6]])
+    options = {"temperature": temperature, "top_k": top_k, "seed": 3}
+    cached = model.generate(prompt, 40, kv_cache=True, **options)
+    plain = model.generate(prompt, 40, kv_cache=False, **options)
+    np.testing.assert_array_equal(cached, plain)
+    assert len(set(cached[0, 3:].tolist())) > 3  # not one token over and over: a real check
+
+
 def test_e10_lstm_learns_the_sine_wave_with_truncated_bptt():
     from tinygrad_lite.examples import e10_lstm_sine
 

@@ -58,6 +58,27 @@ class Block(nn.Module):
         x = x + self.attn(h, h, h, attn_mask=mask, need_weights=False, is_causal=True)[0]
         return x + self.mlp(self.ln_2(x))
 
+    def extend(self, x: tl.Tensor, cache: dict) -> tl.Tensor:
+        """forward for new positions x (B, T, W) after those whose keys and values `cache`
+        holds (empty at first; updated here): the KV cache. Only the new positions' queries,
+        keys and values are computed; each attends to every cached key and the new ones up to
+        itself."""
+        attention, width = self.attn, x.shape[-1]
+        heads, size = attention.num_heads, attention.head_dim
+        h = self.ln_1(x)
+        both = nn.functional.linear(h, attention.in_proj_weight, attention.in_proj_bias)
+        q, k, v = (both[..., i * width : (i + 1) * width].reshape(*x.shape[:2], heads, size)
+                   .permute(0, 2, 1, 3) for i in range(3))  # fmt: skip
+        if cache:
+            k = tl.ops.concatenate([cache["k"], k], axis=2)
+            v = tl.ops.concatenate([cache["v"], v], axis=2)
+        cache["k"], cache["v"] = k, v
+        past = k.shape[2] - x.shape[1]
+        keep = np.tril(np.ones((x.shape[1], k.shape[2]), bool), past)  # key j <= query's place
+        out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+        x = x + attention.out_proj(out.permute(0, 2, 1, 3).reshape(*x.shape[:2], width))
+        return x + self.mlp(self.ln_2(x))
+
 
 class GPT(nn.Module):
     """Token and position embeddings, `layers` blocks, a final LayerNorm and the vocabulary
@@ -77,14 +98,35 @@ class GPT(nn.Module):
         x = self.token(idx) + self.position(np.arange(idx.shape[1]))
         return self.head(self.ln_f(self.blocks(x)))
 
+    def _last_logits(self, idx: np.ndarray, caches: list[dict] | None) -> np.ndarray:
+        """The next-token logits after idx (B, T ≤ context): with caches (one dict per block),
+        only the positions the caches do not hold yet are computed."""
+        if caches is None:
+            return self(idx).numpy()[:, -1]
+        start = caches[0]["k"].shape[2] if caches[0] else 0
+        new = idx[:, start:]
+        x = self.token(new) + self.position(np.arange(start, idx.shape[1]))
+        for block, cache in zip(self.blocks, caches):
+            x = block.extend(x, cache)
+        return self.head(self.ln_f(x[:, -1:])).numpy()[:, -1]
+
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
-                 seed: int = 0) -> np.ndarray:  # fmt: skip
+                 seed: int = 0, kv_cache: bool = True) -> np.ndarray:  # fmt: skip
         """Sample `max_new_tokens` more indices after idx (B, T): softmax(logits / temperature)
-        over the top_k most likely (all when None); temperature 0 takes the most likely."""
+        over the top_k most likely (all when None); temperature 0 takes the most likely.
+
+        kv_cache: keep each block's keys and values, so a new token costs one position's work,
+        not the whole window's. Once the sequence outgrows the context the window slides, every
+        position moves, and the window is computed afresh each step, as without the cache."""
         rng, idx = np.random.default_rng(seed), np.asarray(idx)
+        caches = None
         with tl.no_grad():
             for _ in range(max_new_tokens):
-                logits = self(idx[:, -self.context :]).numpy()[:, -1].astype(np.float64)
+                window = idx[:, -self.context :]
+                if kv_cache and (caches is None or idx.shape[1] > self.context):
+                    caches = [{} for _ in self.blocks]  # the window moved: start again
+                logits = self._last_logits(window, caches if kv_cache else None)
+                logits = logits.astype(np.float64)
                 if temperature == 0:
                     choice = logits.argmax(axis=-1)
                 else:
