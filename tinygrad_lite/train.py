@@ -133,6 +133,7 @@ def fit(
     device=None,
     on_nonfinite: str = "raise",
     amp: str | None = None,
+    accumulate: int = 1,
 ) -> History:
     """Train for `epochs` epochs and return the History of per-epoch averages.
 
@@ -151,6 +152,11 @@ def fit(
         on_nonfinite: a loss that is NaN or inf, before its update: 'raise' (FloatingPointError
             naming the epoch and step; the parameters keep their last finite values), 'warn'
             (a RuntimeWarning, and the update is skipped), or 'ignore' (step anyway).
+        accumulate: gradient accumulation: one optimizer step per `accumulate` batches, their
+            gradients summed with each batch's mean loss weighted by its share of the group's
+            samples, so the step equals one on the concatenated batch (up to rounding), also
+            for a shorter last group. A non-finite loss, or a GradScaler's skipped step, skips
+            the whole group.
 
     Raises:
         ValueError: the loader yields no batches, or a bad argument.
@@ -162,6 +168,12 @@ def fit(
         )
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an integer >= 0, got {epochs!r}")
+    if (
+        isinstance(accumulate, bool)
+        or not isinstance(accumulate, (int, np.integer))
+        or accumulate < 1
+    ):
+        raise ValueError(f"fit: accumulate must be an integer >= 1, got {accumulate!r}")
     precision = _mixed_precision(amp)
     if validation_split is not None:
         if validation is not None:
@@ -173,7 +185,7 @@ def fit(
     for epoch in range(1, epochs + 1):
         bar = _progress(loader, progress, f"epoch {epoch}/{epochs}")
         record = _train_one_epoch(model, bar, optimizer, loss_fn, metric, device,
-                                  (epoch, on_nonfinite), precision)  # fmt: skip
+                                  (epoch, on_nonfinite), precision, accumulate)  # fmt: skip
         if validation is not None:
             scores = evaluate(model, validation, loss_fn, metric, device)
             record.update({f"val_{k}": v for k, v in scores.items()})
@@ -206,26 +218,52 @@ def _mixed_precision(amp: str | None):
             mixed.GradScaler(enabled=amp == "float16"))  # fmt: skip
 
 
+def _groups(batches, size: int):
+    """The batches in lists of `size` (the last may be shorter): one optimizer step each."""
+    group = []
+    for batch in batches:
+        group.append(batch)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
 def _train_one_epoch(model: Module, bar, optimizer, loss_fn, metric, device,
-                     nonfinite: tuple[int, str], precision) -> dict[str, float]:  # fmt: skip
-    """The plain loop over one epoch; returns the sample-weighted mean loss (and metric)."""
+                     nonfinite: tuple[int, str], precision,
+                     accumulate: int = 1) -> dict[str, float]:  # fmt: skip
+    """The plain loop over one epoch (one step per `accumulate` batches); returns the
+    sample-weighted mean loss (and metric)."""
     autocast, scaler = precision
     model.train()
     total_loss, total_metric, count, step = 0.0, 0.0, 0, 0
-    for step, (x, y) in enumerate(_on(bar, device), start=1):
-        with autocast:
-            outputs = model(x)
-            loss = loss_fn(outputs, y)
-        if not np.isfinite(loss.item()) and _refuse_update(loss.item(), step, *nonfinite):
-            continue
+    for group in _groups(_on(bar, device), accumulate):
+        samples = sum(len(x) for x, _ in group)
         optimizer.zero_grad()
-        scaler.scale(loss).backward()
+        losses, refused = [], False
+        for x, y in group:
+            step += 1
+            with autocast:
+                outputs = model(x)
+                loss = loss_fn(outputs, y)
+            if not np.isfinite(loss.item()) and _refuse_update(loss.item(), step, *nonfinite):
+                refused = True  # NOTE: the whole group: its other batches' gradients alone
+                break  # would be a step on a smaller, biased batch
+            # a mean loss times the batch's share: the group's gradients sum to the gradient of
+            # the mean over all its samples
+            share = len(x) / samples
+            scaler.scale(loss * share if accumulate > 1 else loss).backward()
+            score = metric(outputs, y) * len(x) if metric is not None else 0.0
+            losses.append((loss.item(), len(x), score))
+        if refused:
+            optimizer.zero_grad()
+            continue
         scaler.step(optimizer)
         scaler.update()
-        total_loss += loss.item() * len(x)
-        count += len(x)
-        if metric is not None:
-            total_metric += metric(outputs, y) * len(x)
+        total_loss += sum(value * n for value, n, _ in losses)
+        count += sum(n for _, n, _ in losses)
+        total_metric += sum(score for _, _, score in losses)
         if hasattr(bar, "set_postfix"):  # a tqdm bar
             bar.set_postfix(loss=f"{total_loss / count:.4f}")
     _check_batches(step, "fit")
