@@ -26,7 +26,21 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from . import amp, cuda, data, distributed, nn, onnx, optim, plot, quantization, testing, train, viz
+from . import (
+    amp,
+    cuda,
+    data,
+    distributed,
+    nn,
+    onnx,
+    optim,
+    plot,
+    quantization,
+    testing,
+    train,
+    utils,
+    viz,
+)
 from .gradcheck import GradcheckError, gradgradcheck, gradient_errors
 from .testing import gradcheck
 from .ops.interop import from_dlpack

@@ -209,7 +209,11 @@ class Sequential(Module):
             x = layer(x)
         return x
 
-    def __getitem__(self, index: int) -> Module:
+    def __getitem__(self, index: int | slice) -> Module:
+        """One layer, or for a slice a Sequential of those layers (the same objects), as in
+        PyTorch."""
+        if isinstance(index, slice):
+            return Sequential(*list(self.children())[index])
         return list(self.children())[index]
 
     def __setitem__(self, index: int, module: Module) -> None:

@@ -1,0 +1,5 @@
+"""Utilities with PyTorch's names: `tl.utils.checkpoint` (activation checkpointing)."""
+
+from . import checkpoint
+
+__all__ = ["checkpoint"]
