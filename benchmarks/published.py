@@ -280,7 +280,7 @@ def render_gpt_steps() -> str:
     lines += ["", f"Generating {gpt.GENERATED} tokens after a 4-token prompt (E9's shape, context "
               f"{gpt.GENERATED + 64}): {generation['tinygrad_lite'] / 1e3:.1f} s with the KV cache, "
               f"{generation['no cache'] / 1e3:.1f} s without, {speedup:.1f}× the tokens per second "
-              "(target ≥ 5×; the other repeats: 3)."]  # fmt: skip
+              "(target ≥ 5×; medians of 3 repeats)."]  # fmt: skip
     lines += [
         "",
         f"(Medians of {env['repeats']} interleaved repeats, `python -m benchmarks gpt` "
