@@ -7,6 +7,7 @@
 - im2col.png: a 4×4 image's 2×2 windows and the columns `ops.unfold` makes of them.
 - e1_graph.png: E1's recorded graph with every tensor's value and gradient, laid out as the
   explorer does (no Graphviz needed).
+- e6_training.png: E6's loss and accuracy per epoch (`History.plot`), from its default run.
 """
 
 from __future__ import annotations
@@ -227,6 +228,14 @@ def graph_picture(path: Path = IMAGES / "e1_graph.png") -> Path:
     return path
 
 
+def training_curves(path: Path = IMAGES / "e6_training.png") -> Path:
+    from tinygrad_lite.examples import e6_digits_mlp
+
+    result = e6_digits_mlp.run(progress=False, log=lambda *_: None)
+    return result["history"].plot(path)
+
+
 if __name__ == "__main__":
-    for made in (*diagrams(), im2col_picture(), graph_picture(), explorer_screenshot()):
+    for made in (*diagrams(), im2col_picture(), graph_picture(), training_curves(),
+                 explorer_screenshot()):  # fmt: skip
         print(made)
