@@ -7,6 +7,7 @@ import pytest
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn
+from tinygrad_lite.nn import functional as F
 
 RNG = np.random.default_rng(0)
 CASES = {
@@ -85,3 +86,35 @@ def test_mistakes_are_named():
     layer = nn.MultiheadAttention(4, 2)
     with pytest.raises(ValueError, match="is_causal is a hint that comes with attn_mask"):
         layer(tl.ones((3, 1, 4)), tl.ones((3, 1, 4)), tl.ones((3, 1, 4)), is_causal=True)
+
+
+def test_long_sequences_run_block_by_block_with_far_less_memory():
+    """Above BLOCKED_ABOVE scores per head scaled_dot_product_attention never holds the (L, S)
+    matrices: the same result and gradients as the plain path, at a fraction of its peak."""
+    import tracemalloc
+
+    from tinygrad_lite.nn import attention
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((1, 2, 768, 16)) for _ in range(3)]
+
+    def run(threshold):
+        saved, attention.BLOCKED_ABOVE = attention.BLOCKED_ABOVE, threshold
+        try:
+            q, k, v = (tl.tensor(a, requires_grad=True) for a in arrays)
+            tracemalloc.start()
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            y.sum().backward()
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        finally:
+            attention.BLOCKED_ABOVE = saved
+        kind = type(y.creator).__name__ if y.creator else None
+        return peak, kind, [y.numpy(), *(t.grad.numpy() for t in (q, k, v))]
+
+    plain_peak, plain_kind, plain = run(10**18)
+    blocked_peak, blocked_kind, blocked = run(attention.BLOCKED_ABOVE)
+    assert (plain_kind, blocked_kind) == ("MatMul", "BlockedAttention")
+    for got, want in zip(blocked, plain):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    assert blocked_peak < 0.25 * plain_peak, (blocked_peak, plain_peak)

@@ -168,6 +168,21 @@ def lstm_sequence_case(data):
     return [(steps, batch, 4 * size), (batch, size), (batch, size), (4 * size, size)], {}
 
 
+def blocked_attention_case(data):
+    """q (N, H, L, E), k and v (N, H, S, ·), blocks of 1 to 3 rows so most cases have several,
+    causal or not."""
+    lead = [data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2))]
+    queries, keys, width, out = (data.draw(st.integers(1, 5)) for _ in range(4))
+    params = {"causal": data.draw(st.booleans()), "block": data.draw(st.integers(1, 3)),
+              "scale": data.draw(st.sampled_from([0.5, 1.0]))}  # fmt: skip
+    return [(*lead, queries, width), (*lead, keys, width), (*lead, keys, out)], params
+
+
+def torch_blocked_attention(q, k, v, causal, block, scale):
+    return _torch().nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal,
+                                                               scale=scale)  # fmt: skip
+
+
 def torch_lstm_sequence(gates_x, h, c, w_hh):
     """PyTorch's own LSTM cell, step by step; W_ih = I, so its input projection is gates_x[t]."""
     torch, outputs = _torch(), []
@@ -209,6 +224,10 @@ LAYER_SPECS = [
            case=conv_transpose_case),
     OpSpec("scaled_dot_product_attention", F.scaled_dot_product_attention, torch_attention,
            case=attention_case),
+    OpSpec("blocked_attention",
+           lambda q, k, v, causal, block, scale: ops.attention.blocked_attention(
+               q, k, v, scale, causal, block),
+           torch_blocked_attention, case=blocked_attention_case),
     OpSpec("lstm_sequence", ops.recurrent.lstm_sequence, torch_lstm_sequence,
            case=lstm_sequence_case),
     OpSpec("embedding", lambda w, indices: F.embedding(indices, w),

@@ -36,6 +36,10 @@ EXAMPLES = {
         (RNG.standard_normal((3, 2)) * 4, RNG.uniform(0, 1, (3, 2))),
         {"reduction": "sum"},
     ),  # fmt: skip
+    ops.attention.BlockedAttention: lambda: (
+        tuple(RNG.standard_normal((2, 5, 3)) for _ in range(3)),
+        {"scale": 0.5, "causal": True, "block": 2},
+    ),  # fmt: skip
     ops.normalization.FusedLayerNorm: lambda: (
         (RNG.standard_normal((3, 2, 4)), RNG.standard_normal((2, 4)), RNG.standard_normal((2, 4))),
         {"width": 8, "eps": 1e-5, "center": True, "affine": "wb"},

@@ -45,6 +45,19 @@ def _masked_softmax(scores: Tensor, attn_mask) -> Tensor:
     return ops.where(any_key, weights, 0.0)
 
 
+# Above this many scores per head (L·S), scaled_dot_product_attention runs block by block
+# (ops/attention.py): the (L, S) matrices then cost more memory than the Python loop over
+# blocks costs time
+BLOCKED_ABOVE = 512 * 512
+
+
+def _blockable(q: Tensor, k: Tensor, v: Tensor) -> bool:
+    """The blocked path's conditions: long enough, one leading shape, one float32/64 dtype."""
+    same = q.shape[:-2] == k.shape[:-2] == v.shape[:-2] and q.dtype == k.dtype == v.dtype
+    return (same and q.dtype in (np.float32, np.float64)
+            and q.shape[-2] * k.shape[-2] > BLOCKED_ABOVE)  # fmt: skip
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
                                  is_causal: bool = False,
                                  scale: float | None = None) -> Tensor:  # fmt: skip
@@ -56,6 +69,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         dropout_p: dropout on the attention weights (always applied, as in PyTorch's function).
         is_causal: mask key j > query i; not together with attn_mask.
         scale: the factor on the scores; None is 1/√E.
+
+    Without a mask or dropout and above BLOCKED_ABOVE scores per head it runs block by block
+    (FlashAttention's online softmax, ops/attention.py): the (L, S) scores are never held, and
+    the result equals the plain path's up to float rounding.
 
     Raises:
         ValueError: both is_causal and attn_mask, or shapes that do not fit, naming them.
@@ -75,6 +92,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: give is_causal or attn_mask, not both")
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    if attn_mask is None and dropout_p == 0 and _blockable(q, k, v):
+        return ops.attention.blocked_attention(q, k, v, scale, causal=is_causal)
     scores = ops.matmul(q, ops.transpose(k, -2, -1)) * scale
     if is_causal:
         attn_mask = causal_mask(q.shape[-2], k.shape[-2])

@@ -46,4 +46,4 @@ from .unary import abs, cast, cos, exp, log, sin, sqrt, to_device
 
 # isort: split
 # NOTE: last: they use the functions above
-from . import interop, normalization, precision, recurrent  # noqa: E402, F401
+from . import attention, interop, normalization, precision, recurrent  # noqa: E402, F401
