@@ -67,14 +67,15 @@ class Block(nn.Module):
         heads, size = attention.num_heads, attention.head_dim
         h = self.ln_1(x)
         both = nn.functional.linear(h, attention.in_proj_weight, attention.in_proj_bias)
-        q, k, v = (both[..., i * width : (i + 1) * width].reshape(*x.shape[:2], heads, size)
-                   .permute(0, 2, 1, 3) for i in range(3))  # fmt: skip
+        # (B, T, 3·W) -> (3, B, heads, T, size): q, k and v by one reshape and one permute
+        q, k, v = both.reshape(*x.shape[:2], 3, heads, size).permute(2, 0, 3, 1, 4)
         if cache:
             k = tl.ops.concatenate([cache["k"], k], axis=2)
             v = tl.ops.concatenate([cache["v"], v], axis=2)
         cache["k"], cache["v"] = k, v
         past = k.shape[2] - x.shape[1]
-        keep = np.tril(np.ones((x.shape[1], k.shape[2]), bool), past)  # key j <= query's place
+        # key j <= the query's place; one new position sees every key: no mask to apply
+        keep = None if x.shape[1] == 1 else np.tril(np.ones((x.shape[1], k.shape[2]), bool), past)
         out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep)
         x = x + attention.out_proj(out.permute(0, 2, 1, 3).reshape(*x.shape[:2], width))
         return x + self.mlp(self.ln_2(x))
