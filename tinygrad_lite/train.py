@@ -6,6 +6,7 @@ examples also write out by hand; `fit` adds bookkeeping around it, nothing hidde
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -242,8 +243,10 @@ def _train_one_epoch(model: Module, bar, optimizer, loss_fn, metric, device,
         samples = sum(len(x) for x, _ in group)
         optimizer.zero_grad()
         losses, refused = [], False
-        for x, y in group:
+        for position, (x, y) in enumerate(group, start=1):
             step += 1
+            # DDP: average across ranks once per group, at its last backward
+            local = position < len(group) and hasattr(model, "no_sync")
             with autocast:
                 outputs = model(x)
                 loss = loss_fn(outputs, y)
@@ -253,7 +256,8 @@ def _train_one_epoch(model: Module, bar, optimizer, loss_fn, metric, device,
             # a mean loss times the batch's share: the group's gradients sum to the gradient of
             # the mean over all its samples
             share = len(x) / samples
-            scaler.scale(loss * share if accumulate > 1 else loss).backward()
+            with model.no_sync() if local else contextlib.nullcontext():
+                scaler.scale(loss * share if accumulate > 1 else loss).backward()
             score = metric(outputs, y) * len(x) if metric is not None else 0.0
             losses.append((loss.item(), len(x), score))
         if refused:

@@ -47,6 +47,13 @@ def test_two_ranks_train_like_one_process_with_twice_the_batch():
 
 
 @needs_mpi
+def test_gradient_accumulation_under_ddp_averages_once_per_group():
+    result = mpirun("tests.distributed.ddp_accumulate", timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(re.findall(r"rank \d/2: 3 groups, 3 all-reduces", result.stdout)) == 2, result.stdout
+
+
+@needs_mpi
 def test_the_data_parallel_example_trains_and_rank_0_writes_the_checkpoint(tmp_path):
     checkpoint = tmp_path / "mlp.npz"
     result = mpirun("tinygrad_lite.examples.ddp_digits", "--model", "mlp", "--epochs", "2",

@@ -9,6 +9,7 @@ gradients. Starting from rank 0's parameters, every rank then takes the same ste
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import weakref
 
@@ -40,11 +41,24 @@ class DistributedDataParallel(Module):
         with no_grad():
             for _, tensor in module._named_state("", include_buffers=True):
                 distributed.broadcast(tensor, root=0)
+        self._sync = True  # False inside no_sync(): gradients accumulate locally
         self._hook = _averaging_hook(weakref.ref(self))
         autograd.post_backward_hooks.append(self._hook)
 
     def forward(self, *args, **kwargs):
         return self.module(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def no_sync(self):
+        """Inside the block, backward leaves the gradients on this rank (they accumulate); the
+        first backward after it averages the accumulated gradients across ranks: gradient
+        accumulation with one all-reduce per group (PyTorch's no_sync). Averages are linear, so
+        the result is the same; only k − 1 all-reduces of k are saved."""
+        previous, self._sync = self._sync, False
+        try:
+            yield self
+        finally:
+            self._sync = previous
 
     def _named_state(self, prefix: str, include_buffers: bool):
         # NOTE: state_dict keys stay the inner model's, so checkpoints load with or without DDP
@@ -99,7 +113,7 @@ def _averaging_hook(model_ref):
             autograd.post_backward_hooks.remove(hook)
             return
         own = {id(p) for p in model.module.parameters()}
-        if any(id(leaf) in own for leaf in leaves):
+        if model._sync and any(id(leaf) in own for leaf in leaves):
             model.average_gradients()
 
     return hook
