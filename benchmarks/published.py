@@ -102,11 +102,53 @@ def measure_gpt() -> dict:
             **gpt.train_twins(steps=2000)}  # fmt: skip
 
 
+def measure_gpt_levers(steps: int = 300) -> dict:
+    """E9 (the demo's 300 steps) in float32, bfloat16 and float16 + GradScaler, then the
+    float32 model with every Linear dynamically quantized to int8: validation loss on the same
+    10 validation batches, checkpoint bytes."""
+    import tempfile
+
+    import numpy as np
+
+    import tinygrad_lite as tl
+    from tinygrad_lite.examples import e9_gpt
+
+    _, _, val_data = e9_gpt.encoded_corpus()
+    rng = np.random.default_rng(1)
+    batches = [e9_gpt.random_batch(val_data, rng, 12, 64) for _ in range(10)]
+
+    def loss_of(model) -> float:
+        with tl.no_grad():
+            return float(np.mean([tl.nn.functional.cross_entropy(
+                model(x).reshape(-1, model.head.out_features), y.reshape(-1)).item()
+                for x, y in batches]))  # fmt: skip
+
+    def size(model) -> int:
+        with tempfile.TemporaryDirectory() as folder:
+            tl.save(model.state_dict(), Path(folder) / "model.npz")
+            return (Path(folder) / "model.npz").stat().st_size
+
+    rows, models = [], {}
+    for amp in (None, "bfloat16", "float16"):
+        start = time.perf_counter()
+        result = e9_gpt.run(steps=steps, progress=False, log=lambda *_: None, amp=amp,
+                            sample_length=0)  # fmt: skip
+        models[amp] = result["model"]
+        rows.append({"variant": amp or "float32", "validation_loss": loss_of(result["model"]),
+                     "seconds": time.perf_counter() - start})  # fmt: skip
+    quantized = tl.quantization.quantize_dynamic(models[None])
+    return {**_stamp(f"tinygrad-lite demo gpt ({steps} steps) in float32, bfloat16 and float16 "
+                     "with a GradScaler; then int8 dynamic quantization of every Linear"),
+            "steps": steps, "rows": rows,
+            "int8": {"validation_loss": loss_of(quantized), "bytes": size(quantized),
+                     "float32_bytes": size(models[None])}}  # fmt: skip
+
+
 def run() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     measures = {"mixed_precision": measure_mixed_precision, "demo": measure_demo,
                 "compress": measure_compress, "allocator": measure_allocator,
-                "gpt": measure_gpt}  # fmt: skip
+                "gpt": measure_gpt, "gpt_levers": measure_gpt_levers}  # fmt: skip
     for name, measure in measures.items():
         (RESULTS / f"{name}.json").write_text(json.dumps(measure(), indent=2) + "\n")
         print(f"wrote docs/results/{name}.json")
@@ -291,11 +333,33 @@ def render_gpt_steps() -> str:
     return "\n".join(lines)
 
 
+def render_gpt_levers() -> str:
+    data = _load("gpt_levers")
+    base = data["rows"][0]
+    lines = [f"E9 trained for {data['steps']} steps (the demo's length; {data['cpus']} cores, "
+             f"{data['date']}), validation loss on the same 10 batches:", "",
+             "| variant | validation loss | vs float32 | time | checkpoint |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for row in data["rows"]:
+        name = {"float16": "float16 + GradScaler"}.get(row["variant"], row["variant"])
+        lines.append(f"| {name} | {row['validation_loss']:.4f} | "
+                     f"{row['validation_loss'] - base['validation_loss']:+.4f} | "
+                     f"{row['seconds']:.0f} s | |")  # fmt: skip
+    int8 = data["int8"]
+    loss = int8["validation_loss"]
+    lines.append(f"| the float32 model, every Linear int8 (dynamic) | {loss:.4f} | "
+                 f"{int8['validation_loss'] - base['validation_loss']:+.4f} | | "
+                 f"{int8['bytes'] / 1024:.0f} KiB ({int8['bytes'] / int8['float32_bytes']:.2f}× "
+                 f"the float32 {int8['float32_bytes'] / 1024:.0f} KiB) |")  # fmt: skip
+    return "\n".join(lines)
+
+
 DERIVATION = ROOT / "docs" / "derivations" / "compression.md"
 BLOCKS = {"benchmarks": (README, render_benchmarks), "compress": (README, render_compress),
           "mixed-precision": (README, render_mixed_precision), "demo": (README, render_demo),
           "csr": (DERIVATION, render_csr), "allocator": (README, render_allocator),
-          "gpt": (README, render_gpt), "gpt-steps": (README, render_gpt_steps)}  # fmt: skip
+          "gpt": (README, render_gpt), "gpt-steps": (README, render_gpt_steps),
+          "gpt-levers": (README, render_gpt_levers)}  # fmt: skip
 
 
 def block_pattern(name: str) -> re.Pattern:

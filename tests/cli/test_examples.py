@@ -120,6 +120,17 @@ def test_e9_gpt_trains_and_samples():
     assert (greedy == model.generate(np.array([[1, 2, 3]]), 5, temperature=0)).all()
 
 
+@pytest.mark.parametrize("amp", ["bfloat16", "float16"])
+def test_e9_trains_in_mixed_precision_close_to_float32(amp):
+    pytest.importorskip("ml_dtypes")
+    from tinygrad_lite.examples import e9_gpt
+
+    shape = dict(steps=4, batch_size=4, context=16, width=32, layers=1, heads=2, eval_batches=1,
+                 sample_length=0, log=lambda _: None, progress=False)  # fmt: skip
+    plain, low = e9_gpt.run(**shape), e9_gpt.run(amp=amp, **shape)
+    assert abs(low["validation_loss"] - plain["validation_loss"]) < 0.05
+
+
 @pytest.mark.parametrize("temperature, top_k", [(0, None), (0.8, 5)])
 def test_e9_generation_with_the_kv_cache_equals_generation_without(temperature, top_k):
     """Token for token, within the context and after the window starts to slide (40 tokens

@@ -11,6 +11,7 @@ on 2 cores); nanoGPT's baby GPT trains 2,000 or more (`run(steps=2000)`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -153,8 +154,13 @@ def learning_rate(step: int, steps: int, peak: float, warmup: int) -> float:
 def run(steps: int = 300, batch_size: int = 12, context: int = 64, width: int = 128,
         layers: int = 4, heads: int = 4, learning_rate_peak: float = 1e-3, seed: int = 0,
         log=print, progress: bool = True, eval_batches: int = 10, sample_length: int = 200,
-        **_) -> dict:  # fmt: skip
+        amp: str | None = None, **_) -> dict:  # fmt: skip
+    """Train E9's GPT for `steps` steps; amp 'bfloat16' or 'float16' trains in mixed precision
+    (autocast, and for float16 a GradScaler). Returns the validation loss, bits per character,
+    a sample and the model."""
     tl.manual_seed(seed)
+    autocast = tl.amp.autocast(dtype=getattr(tl, amp)) if amp else contextlib.nullcontext()
+    scaler = tl.amp.GradScaler(enabled=amp == "float16")
     characters, train_data, val_data = encoded_corpus()
     encode = {c: i for i, c in enumerate(characters)}
     rng = np.random.default_rng(seed)
@@ -183,10 +189,12 @@ def run(steps: int = 300, batch_size: int = 12, context: int = 64, width: int = 
     for step in bar:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, steps, learning_rate_peak, max(1, steps // 20))
-        loss = loss_of(*batch(train_data))
+        with autocast:
+            loss = loss_of(*batch(train_data))
         optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
     val = validation_loss()
     log(f"validation loss {val:.4f}, {val / math.log(2):.3f} bits per character "
         f"after {steps} steps")  # fmt: skip
