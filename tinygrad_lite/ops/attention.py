@@ -23,6 +23,12 @@ def _spans(n: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
+def _key_spans(rows: tuple[int, int], keys: int, size: int, causal: bool):
+    """The key blocks a block of query rows attends to: all, or with the causal mask those
+    starting at or before its last row (later blocks lie wholly above the diagonal)."""
+    return [span for span in _spans(keys, size) if not causal or span[0] <= rows[1] - 1]
+
+
 def _scores(xp, q, k, scale: float, causal: bool, rows: tuple[int, int], columns: tuple[int, int]):
     """One block of q kᵀ · scale, with the causal mask (key j > query i) as −inf."""
     s = xp.matmul(q[..., rows[0] : rows[1], :], xp.swapaxes(k[..., columns[0] : columns[1], :],
@@ -52,9 +58,7 @@ class BlockedAttention(Function):
             running_max = xp.full(q.shape[:-2] + (rows[1] - rows[0],), -np.inf, q.dtype)
             total = xp.zeros_like(running_max)
             weighted = xp.zeros(q.shape[:-2] + (rows[1] - rows[0], v.shape[-1]), q.dtype)
-            for columns in _spans(keys, block):
-                if causal and columns[0] > rows[1] - 1:
-                    break  # every later key block lies above the diagonal
+            for columns in _key_spans(rows, keys, block, causal):
                 s = _scores(xp, q, k, scale, causal, rows, columns)
                 new_max = xp.maximum(running_max, s.max(axis=-1))
                 p = xp.exp(s - new_max[..., None])
@@ -90,9 +94,7 @@ class BlockedAttention(Function):
         gq, gk, gv = xp.zeros_like(q), xp.zeros_like(k), xp.zeros_like(v)
         for rows in _spans(q.shape[-2], self.block):
             g_rows = gy[..., rows[0] : rows[1], :]
-            for columns in _spans(k.shape[-2], self.block):
-                if self.causal and columns[0] > rows[1] - 1:
-                    break
+            for columns in _key_spans(rows, k.shape[-2], self.block, self.causal):
                 s = _scores(xp, q, k, self.scale, self.causal, rows, columns)
                 p = xp.exp(s - self.lse[..., rows[0] : rows[1], None])
                 keys, values = (

@@ -24,7 +24,7 @@ from .shape import concatenate, stack
 
 
 class _Math(NamedTuple):
-    """The four functions the recurrence needs beyond operators, for arrays or for Tensors."""
+    """The functions the recurrence needs beyond operators, for arrays or for Tensors."""
 
     sigmoid: Callable
     tanh: Callable
