@@ -67,6 +67,13 @@ def _short(layer) -> str:
     return kind
 
 
+def _save(figure, path: Path) -> Path:
+    """Write a figure as the docs' PNG (120 dpi, trimmed) and free it."""
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    _pyplot().close(figure)
+    return path
+
+
 def _layers_with_shapes(model, x) -> list[tuple[str, tuple]]:
     """(a layer's name and arguments, the shape it outputs) for each leaf of a Sequential."""
     import tinygrad_lite as tl
@@ -97,9 +104,7 @@ def network_diagram(model, x, title: str, path: Path) -> Path:
     axes.set_ylim(-0.1, 1.3)
     axes.set_title(title, fontsize=10)
     axes.axis("off")
-    figure.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def diagrams() -> list[Path]:
@@ -153,9 +158,7 @@ def im2col_picture(path: Path = IMAGES / "im2col.png") -> Path:
         axes.set_ylim(-0.1, 4.6)
         axes.set_aspect("equal")
         axes.axis("off")
-    figure.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def graph_picture(path: Path = IMAGES / "e1_graph.png") -> Path:
@@ -174,27 +177,9 @@ def graph_picture(path: Path = IMAGES / "e1_graph.png") -> Path:
         )
     }
     loss.backward()
-    producer = {op["output"]: op for op in ops}
-    level: dict[str, int] = {}
-
-    def level_of(node: str) -> int:
-        if node not in level:
-            op = next((o for o in ops if o["id"] == node), None)
-            if op is not None:
-                level[node] = 1 + max(level_of(i) for i in op["inputs"])
-            else:
-                level[node] = 1 + level_of(producer[node]["id"]) if node in producer else 0
-        return level[node]
-
-    for node in [info["id"] for _, info in tensors] + [op["id"] for op in ops]:
-        level_of(node)
-    for _, info in tensors:  # a leaf sits just before the first op that reads it
-        readers = [level[o["id"]] for o in ops if info["id"] in o["inputs"]]
-        if info["id"] not in producer and readers:
-            level[info["id"]] = min(readers) - 1
-    columns: dict[int, list[str]] = {}
-    for node, column in level.items():
-        columns.setdefault(column, []).append(node)
+    columns: dict[int, list[str]] = {}  # the explorer's layout (explorer._Recorder._lay_out)
+    for node in (*(info for _, info in tensors), *ops):
+        columns.setdefault(node["column"], []).append(node["id"])
     where = {node: (column * 3.0, -row * 2.0) for column, nodes in columns.items()
              for row, node in enumerate(nodes)}  # fmt: skip
     figure, axes = plt.subplots(figsize=(2.2 * len(columns), 1.3 * max(map(len, columns.values()))))
@@ -223,9 +208,7 @@ def graph_picture(path: Path = IMAGES / "e1_graph.png") -> Path:
     axes.set_ylim(-2.0 * max(map(len, columns.values())), 1)
     axes.set_title("E1 (XOR): the recorded graph, with values and, on the leaves, gradients")
     axes.axis("off")
-    figure.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def training_curves(path: Path = IMAGES / "e6_training.png") -> Path:

@@ -116,8 +116,25 @@ class _Recorder:
             inputs = [self._tensor(x) for x in fn.inputs]
             self.ops[id(fn)] = {"id": f"o{len(self.ops)}", "op": type(fn).__name__,
                                 "inputs": inputs, "output": out, "rule": _rule(fn),
-                                "derivation": _derivation(fn)}  # fmt: skip
+                                "derivation": _derivation(fn), "seq": fn.seq}  # fmt: skip
             stack.extend(fn.inputs)
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        """Give every node its column, left to right (the page and docs/make_pictures.py draw
+        them so): an op one right of its furthest input, its output one right of it, a leaf just
+        before the first op that reads it. Ops in tape order are a topological order."""
+        column: dict[str, int] = {}
+        ops = sorted(self.ops.values(), key=lambda op: op["seq"])
+        for op in ops:
+            column[op["id"]] = 1 + max(column.get(i, 0) for i in op["inputs"])
+            column[op["output"]] = column[op["id"]] + 1
+        computed = {op["output"] for op in ops}
+        for op in ops:
+            for leaf in set(op["inputs"]) - computed:
+                column[leaf] = min(column.get(leaf, column[op["id"]]), column[op["id"]] - 1)
+        for node in (*self.tensors.values(), *self.ops.values()):
+            node["column"] = column[node["id"]]
 
     def __call__(self, fn, gy: Tensor, gxs: tuple) -> None:
         """A backward hook: the op's incoming gradient and what it sends to each input."""
