@@ -5,11 +5,9 @@ The issue's targets: peak ≤ 0.15×, time ≤ 1.3× the plain path's."""
 
 from __future__ import annotations
 
-import statistics
-import time
-import tracemalloc
-
 import numpy as np
+
+from . import harness
 
 
 def measure(length: int = 2048, heads: int = 4, width: int = 64, repeats: int = 3) -> dict:
@@ -24,25 +22,15 @@ def measure(length: int = 2048, heads: int = 4, width: int = 64, repeats: int = 
         q, k, v = (tl.tensor(a, requires_grad=True) for a in arrays)
         tl.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True).sum().backward()
 
-    saved, found = attention.BLOCKED_ABOVE, {}
+    saved = attention.BLOCKED_ABOVE
     try:
-        for blocked in (False, True):
-            tracemalloc.start()
-            step(blocked)
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-            found[blocked] = {"peak_mib": peak / 2**20, "seconds": []}
-        for _ in range(repeats):  # interleaved
-            for blocked in (False, True):
-                start = time.perf_counter()
-                step(blocked)
-                found[blocked]["seconds"].append(time.perf_counter() - start)
+        variants = {"plain": lambda: step(False), "blocked": lambda: step(True)}
+        found = harness.memory_and_time(variants, repeats)
     finally:
         attention.BLOCKED_ABOVE = saved
-    plain, blocked = found[False], found[True]
-    return {"plain_peak_mib": plain["peak_mib"], "blocked_peak_mib": blocked["peak_mib"],
-            "plain_s": statistics.median(plain["seconds"]),
-            "blocked_s": statistics.median(blocked["seconds"])}  # fmt: skip
+    (plain_peak, plain_s), (blocked_peak, blocked_s) = found["plain"], found["blocked"]
+    return {"plain_peak_mib": plain_peak, "blocked_peak_mib": blocked_peak, "plain_s": plain_s,
+            "blocked_s": blocked_s}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,9 +5,7 @@ segments: peak traced memory (tracemalloc) and median time, side by side in one 
 
 from __future__ import annotations
 
-import statistics
-import time
-import tracemalloc
+from . import harness
 
 
 def measure(layers: int = 64, width: int = 256, batch: int = 2048, segments: int = 8,
@@ -25,23 +23,10 @@ def measure(layers: int = 64, width: int = 256, batch: int = 2048, segments: int
         y = checkpoint_sequential(model, segments, x) if checkpointed else model(x)
         (y * y).mean().backward()
 
-    found = {}
-    for checkpointed in (False, True):
-        step(checkpointed)  # warm-up: parameters' .grad exist in both measurements
-        tracemalloc.start()
-        step(checkpointed)
-        found[checkpointed] = {"peak_mib": tracemalloc.get_traced_memory()[1] / 2**20,
-                               "seconds": []}  # fmt: skip
-        tracemalloc.stop()
-    for _ in range(repeats):  # interleaved
-        for checkpointed in (False, True):
-            start = time.perf_counter()
-            step(checkpointed)
-            found[checkpointed]["seconds"].append(time.perf_counter() - start)
-    plain, kept = found[False], found[True]
-    return {"plain_peak_mib": plain["peak_mib"], "checkpointed_peak_mib": kept["peak_mib"],
-            "plain_s": statistics.median(plain["seconds"]),
-            "checkpointed_s": statistics.median(kept["seconds"])}  # fmt: skip
+    variants = {"plain": lambda: step(False), "checkpointed": lambda: step(True)}
+    (plain_peak, plain_s), (kept_peak, kept_s) = harness.memory_and_time(variants, repeats).values()
+    return {"plain_peak_mib": plain_peak, "checkpointed_peak_mib": kept_peak, "plain_s": plain_s,
+            "checkpointed_s": kept_s}  # fmt: skip
 
 
 if __name__ == "__main__":

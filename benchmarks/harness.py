@@ -84,6 +84,26 @@ def compare(case: str, contenders: dict[str, Callable[[], object]], repeats: int
     return result
 
 
+def memory_and_time(variants: dict[str, Callable[[], object]], repeats: int = 3) -> dict:
+    """{name: (peak traced MiB of one call, median seconds)} for each variant: a warm-up call,
+    one call under tracemalloc, then `repeats` timed calls interleaved across the variants."""
+    import tracemalloc
+
+    found = {}
+    for name, run in variants.items():
+        run()  # warm-up: lazily made state (parameters' .grad) exists in every measurement
+        tracemalloc.start()
+        run()
+        found[name] = [tracemalloc.get_traced_memory()[1] / 2**20, []]
+        tracemalloc.stop()
+    for _ in range(repeats):
+        for name, run in variants.items():
+            start = time.perf_counter()
+            run()
+            found[name][1].append(time.perf_counter() - start)
+    return {name: (peak, statistics.median(seconds)) for name, (peak, seconds) in found.items()}
+
+
 def environment(threads: int, allocator: str) -> dict:
     import numpy as np
 

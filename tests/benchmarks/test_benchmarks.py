@@ -213,3 +213,14 @@ def test_the_lstm_contenders_run_a_training_step():
         torch = None
     for name, run in gpt.lstm_contenders(torch).items():
         assert np.isfinite(float(np.asarray(getattr(run(), "item", lambda: 0.0)()))), name
+
+
+def test_memory_and_time_reports_each_variants_peak_and_median():
+    import numpy as np
+
+    from benchmarks import harness
+
+    found = harness.memory_and_time({"small": lambda: np.ones(1_000), "large": lambda: np.ones(
+        2_000_000)}, repeats=2)  # fmt: skip
+    (small_peak, small_s), (large_peak, large_s) = found["small"], found["large"]
+    assert small_peak < 1 and 15 < large_peak < 16 * 1.2 and small_s >= 0 and large_s > 0
