@@ -7,7 +7,9 @@ tensor with its shape and values (a heat map when it has more than a few). "Step
 the tape in the engine's order: the op whose backward runs is highlighted, its rule (the
 `Backward:` line of its docstring) is shown with the gradient that arrives and what it sends to
 each input, and the gradients fill in as they arrive. Clicking a node shows its op's derivation
-section from docs/derivations (when the checkout's docs are at hand).
+section from docs/derivations (shipped in the wheel as tinygrad_lite/derivations), its formulas
+rendered as MathML, which browsers draw natively (converted here by `latex2mathml` when it is
+installed, `pip install tinygrad_lite[browser]`; without it the LaTeX source is shown).
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from . import autograd
 from .tensor import Tensor
 
 TEMPLATE = Path(__file__).with_name("explorer.html")
-DERIVATIONS = Path(__file__).resolve().parents[1] / "docs" / "derivations"
+# the checkout's docs/derivations, or the copy a wheel carries (pyproject's package-dir)
+DERIVATIONS = next((folder for folder in (Path(__file__).resolve().parents[1] / "docs" / "derivations",
+                                          Path(__file__).with_name("derivations"))
+                    if folder.is_dir()), Path(__file__).with_name("derivations"))  # fmt: skip
 HEAT_MAP_SIDE = 24  # a tensor is drawn as at most this many rows and columns of cells
 MAX_VALUES = 8  # up to this many values a tensor shows numbers, beyond it a heat map
 
@@ -65,7 +70,7 @@ def _rule(fn) -> str:
 
 
 def _derivation(fn) -> str:
-    """The op's section of docs/derivations/<module>.md, raw Markdown with its LaTeX."""
+    """The op's section of docs/derivations/<module>.md, Markdown with its LaTeX."""
     module = type(fn).__module__.rsplit(".", 1)[-1]
     page = DERIVATIONS / f"{module}.md"
     if not page.exists():
@@ -76,6 +81,69 @@ def _derivation(fn) -> str:
         if re.match(rf"## .*\(`[^)]*\b{name}\b[^)]*`\)", section):
             return section.strip()
     return f"docs/derivations/{module}.md has no section for {name}."
+
+
+# ---- the derivation sections as HTML: the subset of Markdown docs/derivations uses ----
+# inline formulas may wrap onto the next line of their paragraph, as on GitHub
+_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$((?:[^$\n]|\n(?!\s*\n))+?)\$", flags=re.S)
+_INLINE = [(re.compile(r"\*\*(.+?)\*\*"), r"<b>\1</b>"), (re.compile(r"(?<!\w)\*(.+?)\*(?!\w)"), r"<i>\1</i>"),
+           (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"[picture: \1]"),
+           (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1")]  # fmt: skip
+
+
+def math_html(latex: str, display: bool = False) -> str:
+    """One formula as MathML (browsers draw it natively), or its escaped source in <code> when
+    `latex2mathml` is not installed or cannot read it."""
+    try:
+        from latex2mathml.converter import convert
+
+        return convert(latex, display="block" if display else "inline")
+    except Exception:  # NOTE: ImportError, or a formula the converter rejects: show the source
+        source = f"<code class='tex'>{html.escape(latex)}</code>"
+        return f"<div>{source}</div>" if display else source
+
+
+def markdown_html(text: str) -> str:
+    """The derivation pages' Markdown as HTML: headings, paragraphs, lists, tables, code and
+    `$…$`/`$$…$$` formulas. Formulas and code are set aside first, so that neither HTML escaping
+    nor emphasis touches their `*`, `_` and `<`."""
+    kept: list[str] = []
+
+    def keep(fragment: str) -> str:
+        kept.append(fragment)
+        return f"\x00{len(kept) - 1}\x00"
+
+    text = re.sub(r"```\w*\n(.*?)```", lambda m: "\n" + keep(f"<pre>{html.escape(m[1])}</pre>") + "\n",
+                  text, flags=re.S)  # fmt: skip
+    text = re.sub(r"`([^`\n]+)`", lambda m: keep(f"<code>{html.escape(m[1])}</code>"), text)
+    text = _MATH.sub(lambda m: keep(math_html(m[1], True) if m[1] else math_html(m[2])), text)
+    # a heading, a paragraph's start, a list and a table can share a block: split before each
+    text = re.sub(r"^(#{1,4} .*)$", r"\n\1\n", text, flags=re.M)
+    text = re.sub(r"^(?!- |\d+\. |\s)(.*)\n(?=(- |\d+\. ))", r"\1\n\n", text, flags=re.M)
+    html_blocks = [_block(block.strip("\n")) for block in re.split(r"\n\s*\n", text.strip())]
+    return re.sub("\x00(\\d+)\x00", lambda m: kept[int(m[1])], "\n".join(html_blocks))
+
+
+def _block(block: str) -> str:
+    lines = block.splitlines()
+    if heading := re.fullmatch(r"(#{1,4}) (.*)", block):
+        return f"<h{len(heading[1]) + 2}>{_inline(heading[2])}</h{len(heading[1]) + 2}>"
+    if all(line.lstrip().startswith("|") for line in lines):
+        rows = ["".join(f"<td>{_inline(cell.strip())}</td>" for cell in line.strip(" |").split("|"))
+                for line in lines if not re.fullmatch(r"[\s|:-]+", line)]  # fmt: skip
+        return "<table>" + "".join(f"<tr>{row}</tr>" for row in rows) + "</table>"
+    if item := re.match(r"- |\d+\. ", block):
+        tag = "ul" if item[0] == "- " else "ol"
+        items = re.split(r"\n(?:- |\d+\. )", "\n" + block)[1:]
+        return f"<{tag}>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + f"</{tag}>"
+    return f"<p>{_inline(block)}</p>"
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text, quote=False)
+    for pattern, replacement in _INLINE:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class _Recorder:
@@ -117,6 +185,7 @@ class _Recorder:
             self.ops[id(fn)] = {"id": f"o{len(self.ops)}", "op": type(fn).__name__,
                                 "inputs": inputs, "output": out, "rule": _rule(fn),
                                 "derivation": _derivation(fn), "seq": fn.seq}  # fmt: skip
+            self.ops[id(fn)]["derivation_html"] = markdown_html(self.ops[id(fn)]["derivation"])
             stack.extend(fn.inputs)
         self._lay_out()
 

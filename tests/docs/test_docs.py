@@ -57,3 +57,34 @@ def test_every_layer_loss_module_and_optimizer_has_a_derivation_section():
     ]  # fmt: skip
     missing = set(public) - _names_in_headings()
     assert not missing, f"no '## ... (`Name`)' derivation section for {sorted(missing)}"
+
+
+PAGES = sorted((DERIVATIONS.parent).rglob("*.md"))
+
+
+def _formulas(page: Path) -> list[tuple[str, str]]:
+    """(kind, LaTeX) of every `$$…$$` and `$…$` outside code, as GitHub reads them."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    text = re.sub(r"`[^`\n]*`", "", text)
+    return [("display", m[1]) if m[1] else ("inline", m[2])
+            for m in re.finditer(r"\$\$(.+?)\$\$|\$((?:[^$\n]|\n(?!\s*\n))+?)\$", text, flags=re.S)]  # fmt: skip
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DERIVATIONS.parent).as_posix())
+def test_every_formula_renders(page):
+    """Each formula converts to MathML with no unknown command left over (what the explorer shows,
+    and a proxy for GitHub's renderer), and inline ones follow GitHub's rule: no space just
+    inside the dollars, else the page shows them as text."""
+    convert = pytest.importorskip("latex2mathml.converter").convert
+    for kind, latex in _formulas(page):
+        mathml = convert(latex)
+        assert "merror" not in mathml and "\\" not in mathml, (page.name, latex)
+        if kind == "inline":
+            assert latex == latex.strip(), (page.name, latex)
+
+
+def test_the_derivation_pages_are_written_in_latex():
+    """The notation the pages used before LaTeX (gᵀ, ∂L/∂x, Σ in running text) stays gone."""
+    for page in DERIVATIONS.glob("*.md"):
+        prose = re.sub(r"`[^`\n]*`|\$\$.+?\$\$|\$[^$]+?\$", "", page.read_text(), flags=re.S)
+        assert not re.findall(r"[ᵀ∂Σ√ᵢⱼₖ]", prose), page.name

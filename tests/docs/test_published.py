@@ -40,6 +40,11 @@ def test_e6_accuracies_in_three_dtypes_reproduce():
     pytest.importorskip("sklearn")
     pytest.importorskip("ml_dtypes")
     measured = published.measure_mixed_precision()["accuracy"]
-    assert (
-        measured == json.loads((published.RESULTS / "mixed_precision.json").read_text())["accuracy"]
-    )
+    recorded = json.loads((published.RESULTS / "mixed_precision.json").read_text())["accuracy"]
+    assert measured["float32"] == recorded["float32"]
+    # NOTE: 16-bit results depend on the CPU (NumPy picks CPU-specific code for float16
+    # functions; two machines of this workplace gave float16 and bfloat16 swapped), so they may
+    # differ by a test digit or two (the README says so)
+    test_digits = 359
+    for dtype in ("float16", "bfloat16"):
+        assert abs(measured[dtype] - recorded[dtype]) * test_digits <= 2.5, (dtype, measured)

@@ -72,6 +72,8 @@ def test_the_wheel_carries_the_kernels(tmp_path):
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tinygrad_lite").rglob("*.py")}
     assert modules <= names, sorted(modules - names)  # every subpackage is listed in pyproject
     assert {"tinygrad_lite/explorer.html", "tinygrad_lite/py.typed"} <= names  # package data
+    pages = {f"tinygrad_lite/derivations/{p.name}" for p in (ROOT / "docs/derivations").glob("*.md")}
+    assert pages and pages <= names  # the explorer shows their sections
 
 
 def test_the_launcher_checks_arguments_against_the_kernel_signature():

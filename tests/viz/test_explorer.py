@@ -6,13 +6,14 @@ console error and no network request."""
 import json
 import re
 import shutil
+import sys
 
 import numpy as np
 import pytest
 
 import tinygrad_lite as tl
 from tinygrad_lite.cli import main
-from tinygrad_lite.explorer import EXAMPLES, example_loss
+from tinygrad_lite.explorer import EXAMPLES, example_loss, markdown_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -68,6 +69,24 @@ def test_each_step_shows_the_ops_rule_and_derivation(tmp_path):
     assert "Affine" in ops["Affine"]["derivation"]
 
 
+def test_derivations_become_html_with_mathml_formulas():
+    pytest.importorskip("latex2mathml")
+    page = markdown_html(
+        "## tanh (`Tanh`)\nDefinition: $y = \\tanh x$, a < b.\n- one *a*\n- two `x * y`\n\n"
+        "$$\\frac{\\partial L}{\\partial x} = g$$\n\n| a | b |\n|---|---|\n| 1 | $c$ |"
+    )
+    assert page.startswith("<h4>tanh (<code>Tanh</code>)</h4>\n<p>Definition: <math")
+    assert "a &lt; b." in page and "<ul><li>one <i>a</i></li><li>two <code>x * y</code></li></ul>" in page
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mrow><mfrac>' in page
+    assert "<table><tr><td>a</td><td>b</td></tr><tr><td>1</td><td><math" in page
+    assert "$" not in page and "\\" not in page  # every formula converted
+
+
+def test_without_latex2mathml_the_formula_source_is_shown(monkeypatch):
+    monkeypatch.setitem(sys.modules, "latex2mathml.converter", None)  # import fails
+    assert markdown_html("so $a_1 < b$") == "<p>so <code class='tex'>a_1 &lt; b</code></p>"
+
+
 def test_explore_refuses_what_it_cannot_show(tmp_path):
     x = tl.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(ValueError, match="scalar loss"):
@@ -119,6 +138,9 @@ def test_a_real_browser_steps_through_the_whole_backward(name, tmp_path):
             else:
                 text = element.text_content()
                 assert text.startswith("grad min ") and f"{gradient.min():.4g}"[:5] in text
+        rendered = page.evaluate("""() => [...document.querySelectorAll('#details math')]
+            .map(m => [getComputedStyle(m).display, m.getBoundingClientRect().width])""")
+        assert rendered and all(display.endswith("math") and width > 0 for display, width in rendered)
         page.click("#reset")
         assert page.inner_text("#progress") == f"step 0 of {len(data['steps'])}"
         page.screenshot(path=str(tmp_path / "explorer.png"))
