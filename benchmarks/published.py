@@ -252,7 +252,8 @@ def render_mixed_precision() -> str:
             f"{_percent(accuracy['float16'])} in float16 and {_percent(accuracy['bfloat16'])} in "
             f"bfloat16 against {_percent(accuracy['float32'])} in float32. The 16-bit figures "
             f"can differ by a test digit or two on another CPU (float32 does not): NumPy picks "
-            f"CPU-specific code for float16 functions, and a 16-bit run then rounds differently.")  # fmt: skip
+            f"CPU-specific code for float16 functions, and a 16-bit run then rounds "
+            f"differently.")  # fmt: skip
 
 
 def render_demo() -> str:

@@ -29,9 +29,9 @@ from .tensor import Tensor
 
 TEMPLATE = Path(__file__).with_name("explorer.html")
 # the checkout's docs/derivations, or the copy a wheel carries (pyproject's package-dir)
-DERIVATIONS = next((folder for folder in (Path(__file__).resolve().parents[1] / "docs" / "derivations",
-                                          Path(__file__).with_name("derivations"))
-                    if folder.is_dir()), Path(__file__).with_name("derivations"))  # fmt: skip
+_CHECKOUT_DERIVATIONS = Path(__file__).resolve().parents[1] / "docs" / "derivations"
+DERIVATIONS = (_CHECKOUT_DERIVATIONS if _CHECKOUT_DERIVATIONS.is_dir()
+               else Path(__file__).with_name("derivations"))  # fmt: skip
 HEAT_MAP_SIDE = 24  # a tensor is drawn as at most this many rows and columns of cells
 MAX_VALUES = 8  # up to this many values a tensor shows numbers, beyond it a heat map
 
@@ -86,7 +86,8 @@ def _derivation(fn) -> str:
 # ---- the derivation sections as HTML: the subset of Markdown docs/derivations uses ----
 # inline formulas may wrap onto the next line of their paragraph, as on GitHub
 _MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$((?:[^$\n]|\n(?!\s*\n))+?)\$", flags=re.S)
-_INLINE = [(re.compile(r"\*\*(.+?)\*\*"), r"<b>\1</b>"), (re.compile(r"(?<!\w)\*(.+?)\*(?!\w)"), r"<i>\1</i>"),
+_INLINE = [(re.compile(r"\*\*(.+?)\*\*"), r"<b>\1</b>"),
+           (re.compile(r"(?<!\w)\*(.+?)\*(?!\w)"), r"<i>\1</i>"),
            (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"[picture: \1]"),
            (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1")]  # fmt: skip
 
@@ -113,8 +114,8 @@ def markdown_html(text: str) -> str:
         kept.append(fragment)
         return f"\x00{len(kept) - 1}\x00"
 
-    text = re.sub(r"```\w*\n(.*?)```", lambda m: "\n" + keep(f"<pre>{html.escape(m[1])}</pre>") + "\n",
-                  text, flags=re.S)  # fmt: skip
+    fenced = lambda m: "\n" + keep(f"<pre>{html.escape(m[1])}</pre>") + "\n"
+    text = re.sub(r"```\w*\n(.*?)```", fenced, text, flags=re.S)
     text = re.sub(r"`([^`\n]+)`", lambda m: keep(f"<code>{html.escape(m[1])}</code>"), text)
     text = _MATH.sub(lambda m: keep(math_html(m[1], True) if m[1] else math_html(m[2])), text)
     # a heading, a paragraph's start, a list and a table can share a block: split before each

@@ -66,8 +66,8 @@ def _formulas(page: Path) -> list[tuple[str, str]]:
     """(kind, LaTeX) of every `$$…$$` and `$…$` outside code, as GitHub reads them."""
     text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
     text = re.sub(r"`[^`\n]*`", "", text)
-    return [("display", m[1]) if m[1] else ("inline", m[2])
-            for m in re.finditer(r"\$\$(.+?)\$\$|\$((?:[^$\n]|\n(?!\s*\n))+?)\$", text, flags=re.S)]  # fmt: skip
+    formula = re.compile(r"\$\$(.+?)\$\$|\$((?:[^$\n]|\n(?!\s*\n))+?)\$", flags=re.S)
+    return [("display", m[1]) if m[1] else ("inline", m[2]) for m in formula.finditer(text)]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DERIVATIONS.parent).as_posix())
