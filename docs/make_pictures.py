@@ -7,7 +7,11 @@
 - im2col.png: a 4×4 image's 2×2 windows and the columns `ops.unfold` makes of them.
 - e1_graph.png: E1's recorded graph with every tensor's value and gradient, laid out as the
   explorer does (no Graphviz needed).
-- e6_training.png: E6's loss and accuracy per epoch (`History.plot`), from its default run.
+- e6_training.png, e7_training.png: E6's and E7's loss and accuracy per epoch (`History.plot`),
+  from their default runs.
+- e1_boundary.png, e3_decision_boundary.png: the decision boundaries of E1's XOR network and E3's
+  classifier (`tl.plot.decision_boundary`).
+- e9_training.png: E9's learning curve over the published 2,000 steps (several minutes).
 """
 
 from __future__ import annotations
@@ -211,14 +215,59 @@ def graph_picture(path: Path = IMAGES / "e1_graph.png") -> Path:
     return _save(figure, path)
 
 
-def training_curves(path: Path = IMAGES / "e6_training.png") -> Path:
-    from tinygrad_lite.examples import e6_digits_mlp
+def training_curves() -> list[Path]:
+    """E6's and E7's loss and accuracy per epoch, from their default runs."""
+    from tinygrad_lite.examples import e6_digits_mlp, e7_digits_cnn
 
-    result = e6_digits_mlp.run(progress=False, log=lambda *_: None)
-    return result["history"].plot(path)
+    quiet = {"progress": False, "log": lambda *_: None}
+    return [e6_digits_mlp.run(**quiet)["history"].plot(IMAGES / "e6_training.png"),
+            e7_digits_cnn.run(**quiet)["history"].plot(IMAGES / "e7_training.png")]  # fmt: skip
+
+
+def gpt_learning_curve(path: Path = IMAGES / "e9_training.png", steps: int = 2000) -> Path:
+    """E9's training loss (mean per 50 steps) and validation loss every 100 steps, over the
+    published run's 2,000 steps (several minutes on 2 cores)."""
+    import numpy as np
+
+    from tinygrad_lite.examples import e9_gpt
+
+    curve = e9_gpt.run(steps=steps, eval_every=100, progress=False, log=lambda *_: None)["curve"]
+    train = np.asarray(curve["train_loss"])
+    window = 50
+    means = train[: len(train) // window * window].reshape(-1, window).mean(axis=1)
+    figure, axes = _pyplot().subplots(figsize=(6, 3.5))
+    axes.plot(window * (np.arange(len(means)) + 0.5), means, label="training (mean of 50 steps)")
+    axes.plot(curve["step"], curve["validation_loss"], marker="o", label="validation")
+    axes.set(xlabel="step", ylabel="cross-entropy (nats per character)",
+             title="E9: a character-level GPT learning Python's docs")  # fmt: skip
+    axes.legend()
+    return _save(figure, path)
+
+
+def decision_boundaries() -> list[Path]:
+    """E1's XOR network and E3's two-blob classifier, trained at their defaults: P(class 1)
+    over the plane, the 0.5 contour and the points."""
+    import numpy as np
+
+    import tinygrad_lite as tl
+    from tinygrad_lite.examples import e1_xor, e3_binary_classification
+
+    quiet = {"progress": False, "log": lambda *_: None}
+    xor = e1_xor.run(**quiet)["model"]
+    points, labels = (np.asarray(a) for a in tl.data.xor())
+    predict = lambda x: xor(tl.tensor(x.astype(np.float32))).numpy()[:, 0]
+    made = [tl.plot.decision_boundary(predict, points, labels[:, 0], IMAGES / "e1_boundary.png",
+                                      "E1: the XOR network's decision boundary")]  # fmt: skip
+    result = e3_binary_classification.run(**quiet)
+    x, y = (np.asarray(a) for a in result["test_data"])
+    logits = lambda grid: result["model"](tl.tensor(grid.astype(np.float32))).numpy()[:, 0]
+    path = IMAGES / "e3_decision_boundary.png"
+    made.append(tl.plot.decision_boundary(logits, x, y.reshape(-1), path,
+                                          "E3: two blobs, test points", from_logits=True))  # fmt: skip
+    return made
 
 
 if __name__ == "__main__":
-    for made in (*diagrams(), im2col_picture(), graph_picture(), training_curves(),
-                 explorer_screenshot()):  # fmt: skip
+    for made in (*diagrams(), im2col_picture(), graph_picture(), *training_curves(),
+                 *decision_boundaries(), explorer_screenshot(), gpt_learning_curve()):  # fmt: skip
         print(made)

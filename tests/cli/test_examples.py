@@ -118,6 +118,18 @@ def test_e9_gpt_trains_and_samples():
     model = result["model"]
     greedy = model.generate(np.array([[1, 2, 3]]), 5, temperature=0)
     assert (greedy == model.generate(np.array([[1, 2, 3]]), 5, temperature=0)).all()
+    assert len(result["curve"]["train_loss"]) == 6 and result["curve"]["step"] == []
+
+
+def test_e9s_learning_curve_leaves_the_training_unchanged():
+    from tinygrad_lite.examples import e9_gpt
+
+    settings = dict(steps=5, batch_size=2, context=8, width=16, layers=1, heads=2, eval_batches=2,
+                    sample_length=3, log=lambda _: None, progress=False)  # fmt: skip
+    plain, watched = e9_gpt.run(**settings), e9_gpt.run(**settings, eval_every=2)
+    assert watched["validation_loss"] == plain["validation_loss"]
+    assert watched["curve"]["train_loss"] == plain["curve"]["train_loss"]
+    assert watched["curve"]["step"] == [2, 4, 5] and len(watched["curve"]["validation_loss"]) == 3
 
 
 @pytest.mark.parametrize("amp", ["bfloat16", "float16"])

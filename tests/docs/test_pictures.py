@@ -30,6 +30,7 @@ def test_the_pictures_are_drawn_from_the_code(tmp_path):
             pictures.graph_picture(tmp_path / "e1_graph.png")]  # fmt: skip
     model, batch = e7_digits_cnn.make_model(), tl.zeros(2, 1, 28, 28)
     made.append(pictures.network_diagram(model, batch, "E7", tmp_path / "cnn.png"))
+    made += pictures.decision_boundaries()
     for path in made:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5_000
 

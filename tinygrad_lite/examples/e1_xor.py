@@ -39,7 +39,7 @@ def run(
     predictions = model(x).numpy()[:, 0]
     for point, p in zip(x.numpy().astype(int).tolist(), predictions):
         log(f"  {point} -> {p:.4f}")
-    return {"predictions": predictions, "loss": loss.item()}
+    return {"predictions": predictions, "loss": loss.item(), "model": model}
 
 
 if __name__ == "__main__":

@@ -154,10 +154,12 @@ def learning_rate(step: int, steps: int, peak: float, warmup: int) -> float:
 def run(steps: int = 300, batch_size: int = 12, context: int = 64, width: int = 128,
         layers: int = 4, heads: int = 4, learning_rate_peak: float = 1e-3, seed: int = 0,
         log=print, progress: bool = True, eval_batches: int = 10, sample_length: int = 200,
-        amp: str | None = None, **_) -> dict:  # fmt: skip
+        amp: str | None = None, eval_every: int | None = None, **_) -> dict:  # fmt: skip
     """Train E9's GPT for `steps` steps; amp 'bfloat16' or 'float16' trains in mixed precision
     (autocast, and for float16 a GradScaler). Returns the validation loss, bits per character,
-    a sample and the model."""
+    a sample, the model and the learning curve: every step's training loss and, every
+    `eval_every` steps, the loss on fixed validation batches (drawn with their own generator,
+    so the training batches, and the result, are the same with or without it)."""
     tl.manual_seed(seed)
     autocast = tl.amp.autocast(dtype=getattr(tl, amp)) if amp else contextlib.nullcontext()
     scaler = tl.amp.GradScaler(enabled=amp == "float16")
@@ -174,9 +176,15 @@ def run(steps: int = 300, batch_size: int = 12, context: int = 64, width: int = 
         logits = model(x)
         return nn.functional.cross_entropy(logits.reshape(-1, len(characters)), y.reshape(-1))
 
-    def validation_loss() -> float:
+    def validation_loss(batches=None) -> float:
+        batches = batches or [batch(val_data) for _ in range(eval_batches)]
         with tl.no_grad():
-            return float(np.mean([loss_of(*batch(val_data)).item() for _ in range(eval_batches)]))
+            return float(np.mean([loss_of(*b).item() for b in batches]))
+
+    curve_rng = np.random.default_rng([seed, 1])
+    curve_batches = [random_batch(val_data, curve_rng, batch_size, context)
+                     for _ in range(eval_batches if eval_every else 0)]  # fmt: skip
+    curve = {"train_loss": [], "step": [], "validation_loss": []}
 
     bar = range(steps)
     if progress:
@@ -195,6 +203,10 @@ def run(steps: int = 300, batch_size: int = 12, context: int = 64, width: int = 
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+        curve["train_loss"].append(loss.item())
+        if eval_every and ((step + 1) % eval_every == 0 or step + 1 == steps):
+            curve["step"].append(step + 1)
+            curve["validation_loss"].append(validation_loss(curve_batches))
     val = validation_loss()
     log(f"validation loss {val:.4f}, {val / math.log(2):.3f} bits per character "
         f"after {steps} steps")  # fmt: skip
@@ -202,7 +214,7 @@ def run(steps: int = 300, batch_size: int = 12, context: int = 64, width: int = 
     sample = "".join(characters[i] for i in model.generate(prompt, sample_length, 0.8, 20)[0])
     log(f"sample (temperature 0.8, top-k 20):\n{sample}")
     return {"validation_loss": val, "bits_per_character": val / math.log(2), "sample": sample,
-            "model": model}  # fmt: skip
+            "model": model, "curve": curve}  # fmt: skip
 
 
 if __name__ == "__main__":
