@@ -262,8 +262,8 @@ def decision_boundaries() -> list[Path]:
     x, y = (np.asarray(a) for a in result["test_data"])
     logits = lambda grid: result["model"](tl.tensor(grid.astype(np.float32))).numpy()[:, 0]
     path = IMAGES / "e3_decision_boundary.png"
-    made.append(tl.plot.decision_boundary(logits, x, y.reshape(-1), path,
-                                          "E3: two blobs, test points", from_logits=True))  # fmt: skip
+    title = "E3: two blobs, test points"
+    made.append(tl.plot.decision_boundary(logits, x, y.reshape(-1), path, title, from_logits=True))
     return made
 
 

@@ -14,5 +14,5 @@ def engine_on_emulated_kernels(monkeypatch):
                    for a in arrays)  # fmt: skip
 
     for module in (ops.activation, ops.loss, ops.conv, ops.shape, ops.normalization,
-                   optim.optimizers):  # fmt: skip
+                   ops.attention, optim.optimizers):  # fmt: skip
         monkeypatch.setattr(module, "supported", supported)

@@ -11,6 +11,7 @@ import tinygrad_lite as tl
 from tinygrad_lite import nn, ops, optim
 from tinygrad_lite.cuda import (
     activation,
+    attention,
     emulation,
     im2col,
     kernels,
@@ -208,6 +209,76 @@ def test_layer_norm_kernels(rows, width, center, affine, dtype):
     close(gx, reference.backward_untracked(gy)[0], dtype, terms=width)
 
 
+def _attention_reference(q, k, v, gy, scale, causal):
+    """The NumPy path of BlockedAttention (small blocks, so it blocks too): y, gq, gk, gv."""
+    tensors = [tl.tensor(a, requires_grad=True) for a in (q, k, v)]
+    y = ops.attention.blocked_attention(*tensors, scale, causal, block=5)
+    (y * tl.tensor(gy)).sum().backward()
+    return [y.numpy(), *(t.grad.numpy() for t in tensors)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("heads, length, keys, width, value_width",
+                         [(1, 1, 1, 1, 1), (2, 7, 7, 3, 5), (1, 70, 70, 8, 4), (3, 9, 40, 2, 6),
+                          (1, 33, 17, 96, 96), (0, 4, 4, 2, 2)])  # fmt: skip
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_kernels(heads, length, keys, width, value_width, causal, dtype):
+    """Tiles that do not divide the rows, more keys than queries and fewer, widths that force
+    a small tile (96: tile 16 in float64), the causal skip of key tiles, no heads at all."""
+    if causal and keys < length:
+        keys = length  # the causal mask keeps key j ≤ query i: every query has a key
+    shapes = [(heads, length, width), (heads, keys, width), (heads, keys, value_width)]
+    q, k, v = (data(s, dtype, seed, scale=1.0) for seed, s in enumerate(shapes))
+    gy = data((heads, length, value_width), dtype, seed=3)
+    scale = 1 / np.sqrt(width)
+    out, lse = attention.forward(q, k, v, scale, causal)
+    expected = _attention_reference(q, k, v, gy, scale, causal)
+    close(out, expected[0], dtype, terms=keys)
+    gradients = attention.backward(q, k, v, out, lse, gy, scale, causal)
+    for got, want in zip(gradients, expected[1:]):
+        close(got, want, dtype, terms=keys * max(width, value_width))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_attention_kernels_take_16_bit_inputs_and_compute_in_float32(dtype):
+    low = kernels.numpy_dtype(dtype)
+    q, k, v, gy = (data((2, 40, 8), np.float32, seed, scale=1.0).astype(low) for seed in range(4))
+    out, lse = attention.forward(q, k, v, 0.35, True)
+    assert out.dtype == low and lse.dtype == np.float32
+    wide = [a.astype(np.float32) for a in (q, k, v, gy)]
+    expected = _attention_reference(*wide, 0.35, True)
+    tolerance = {"float16": 2e-3, "bfloat16": 2e-2}[dtype]  # one rounding of each result
+    np.testing.assert_allclose(out.astype(np.float32), expected[0], rtol=tolerance, atol=tolerance)
+    gradients = attention.backward(q, k, v, out, lse, gy, 0.35, True)
+    for got, want in zip(gradients, expected[1:]):
+        assert got.dtype == low
+        np.testing.assert_allclose(got.astype(np.float32), want, rtol=4 * tolerance,
+                                   atol=4 * tolerance)  # fmt: skip
+
+
+def test_attention_through_the_engine_on_emulated_kernels_matches_numpy(request):
+    """scaled_dot_product_attention above its blocking size, 4-D (batch, heads) inputs."""
+    shape = (2, 2, 24, 8)
+    q, k, v, gy = (data(shape, np.float64, seed, scale=1.0) for seed in range(4))
+
+    def run():
+        tensors = [tl.tensor(a, requires_grad=True) for a in (q, k, v)]
+        y = ops.attention.blocked_attention(*tensors, 0.3, True)
+        (y * tl.tensor(gy)).sum().backward()
+        return [y.numpy(), *(t.grad.numpy() for t in tensors)]
+
+    expected = run()
+    request.getfixturevalue("engine_on_emulated_kernels")
+    for got, want in zip(run(), expected):
+        close(got, want, np.float64, terms=24 * 8)
+
+
+def test_attention_widths_beyond_shared_memory_take_the_array_path():
+    assert attention.tile_for(np.float32, 64, 64) == 32
+    assert attention.tile_for(np.float64, 64, 64) == 16
+    assert attention.tile_for(np.float32, 2048, 2048) is None
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_softmax_kernel_propagates_nan_and_inf_like_the_cpu(bad):
     logits = data((2, 600), np.float64)
@@ -260,6 +331,41 @@ def test_a_missing_barrier_in_the_softmax_reduction_is_caught():
         wrong += not np.allclose(outputs[0], good)
     emulation.set_seed(0)
     assert wrong >= 4  # the race shows for (nearly) every thread order
+
+
+def _attention_with(library, q, k, v, scale, causal):
+    """attention_forward from a planted library, launched as the launcher does."""
+    heads, length, width = q.shape
+    tile = attention.tile_for(q.dtype, width, v.shape[2])
+    out, lse = np.empty((heads, length, v.shape[2])), np.empty((heads, length))
+    kernel = emulation.EmulatedKernel(attention.FORWARD, ("float64",), library)
+    args = launch.pack_arguments(attention.FORWARD, ("float64",), (q, k, v, out, lse, heads, length,
+                                 k.shape[1], width, v.shape[2], scale, int(causal)))  # fmt: skip
+    shared = attention._shared_values(attention.FORWARD, tile, width, v.shape[2]) * 8
+    tasks = heads * -(-length // tile)
+    kernel((tasks,), (tile,), args, shared_mem=shared)
+    return out
+
+
+def test_an_off_by_one_in_the_causal_mask_of_attention_is_caught():
+    mask = "const bool masked = causal && first_key + j > row;"
+    library = _planted("attention.cu", mask, mask.replace("> row", ">= row + 1 + (row % 7 == 3)"))
+    q, k, v = (data((1, 80, 4), np.float64, seed, scale=1.0) for seed in range(3))
+    good, _ = attention.forward(q, k, v, 0.5, True)
+    assert not np.allclose(_attention_with(library, q, k, v, 0.5, True), good)
+
+
+def test_a_missing_barrier_before_attentions_tile_loads_is_caught():
+    loads = "__syncthreads();\n            load_tile(k_tile, kh, first_key, keys, width);"
+    library = _planted("attention.cu", loads, loads.replace("__syncthreads();", ""))
+    q, k, v = (data((1, 80, 4), np.float64, seed, scale=1.0) for seed in range(3))
+    good, _ = attention.forward(q, k, v, 0.5, False)
+    wrong = 0
+    for seed in range(3):
+        emulation.set_seed(seed)
+        wrong += not np.allclose(_attention_with(library, q, k, v, 0.5, False), good)
+    emulation.set_seed(0)
+    assert wrong >= 2  # threads overwrite the key tile others are still reading
 
 
 def test_a_barrier_reached_by_part_of_a_block_is_an_error():

@@ -2,11 +2,11 @@
 
 A `Kernel` names one template in one .cu file (`Kernel("activation.cu", "relu_forward")`); the
 family modules beside this one (activation.py, softmax_xent.py, optim.py, im2col.py, reduce.py,
-layer_norm.py) declare theirs, and `templates()` collects them, so CuPy compiles exactly those
-(`cupy.RawModule(name_expressions=...)`) and the tests compile the same list with nvcc on a
-machine without a GPU. A kernel's parameters are read from its `__global__` signature in the
-source, so the launcher checks every call against the real code. Modules are compiled once per
-file, then cached (CuPy also caches the binaries on disk). Every kernel has float, double,
+layer_norm.py, attention.py) declare theirs, and `templates()` collects them, so CuPy compiles
+exactly those (`cupy.RawModule(name_expressions=...)`) and the tests compile the same list with
+nvcc on a machine without a GPU. A kernel's parameters are read from its `__global__` signature
+in the source, so the launcher checks every call against the real code. Modules are compiled once
+per file, then cached (CuPy also caches the binaries on disk). Every kernel has float, double,
 half_t (float16) and bfloat16_t instantiations; the optimizer updates instead pair a float32 or
 float64 parameter with a gradient of the same or a 16-bit type.
 """
@@ -33,7 +33,7 @@ HEADER = "common.cuh"
 C_TYPES = {"float32": "float", "float64": "double", "float16": "half_t", "bfloat16": "bfloat16_t"}
 ACCUMULATE = {"float16": "float32", "bfloat16": "float32"}  # acc_t<T>; otherwise T itself
 # cuda/<family>.py
-FAMILIES = ("activation", "softmax_xent", "optim", "im2col", "reduce", "layer_norm")
+FAMILIES = ("activation", "softmax_xent", "optim", "im2col", "reduce", "layer_norm", "attention")
 
 # C parameter types -> the dtype the launcher expects: a NumPy dtype, or one of the kernel's type
 # parameters ("T", "G"), or "acc" for acc_t<T>

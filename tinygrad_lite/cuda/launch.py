@@ -34,11 +34,12 @@ def contiguous(*arrays):
 
 
 def launch(kernel: Kernel, dtypes, work: int, *args, shared_per_thread: int = 0,
-           blocks_for=None) -> None:  # fmt: skip
+           blocks_for=None, threads: int = THREADS) -> None:  # fmt: skip
     """Run the instantiation of `kernel` for `dtypes` (the element type T, or a tuple (T, G) for
     a kernel with two type parameters) over `work` items (grid-stride loops cover the rest),
     after checking `args` against its signature. The grid has one thread per item, up to
     32 blocks per multiprocessor; `blocks_for(most)` chooses another count (at most `most`).
+    Blocks have `threads` threads and `shared_per_thread · threads` bytes of shared memory.
 
     Raises:
         TypeError: a wrong number of arguments, an array of the wrong dtype, a missing array, an
@@ -54,9 +55,9 @@ def launch(kernel: Kernel, dtypes, work: int, *args, shared_per_thread: int = 0,
         return
     on_cpu = _on_cpu(kernel, packed)
     most = 32 * (emulation.MULTIPROCESSORS if on_cpu else _multiprocessors())
-    blocks = min((work + THREADS - 1) // THREADS, most) if blocks_for is None else blocks_for(most)
+    blocks = min((work + threads - 1) // threads, most) if blocks_for is None else blocks_for(most)
     compiled = emulation.compiled if on_cpu else kernels.compiled
-    compiled(kernel, types)((blocks,), (THREADS,), packed, shared_mem=shared_per_thread * THREADS)
+    compiled(kernel, types)((blocks,), (threads,), packed, shared_mem=shared_per_thread * threads)
 
 
 def _on_cpu(kernel: Kernel, packed) -> bool:

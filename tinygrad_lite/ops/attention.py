@@ -2,7 +2,8 @@
 block of keys at a time, with FlashAttention's online softmax, so the (L, S) matrix of scores
 never exists. Forward keeps the output and each row's log-sum-exp; backward recomputes each
 block's probabilities from them. For long sequences that turns memory from O(L·S) per head into
-O(L + S) and a block; scaled_dot_product_attention chooses it by itself above a size.
+O(L + S) and a block; scaled_dot_product_attention chooses it by itself above a size. On a GPU
+the same scheme runs in kernels/attention.cu (forward and backward, tiles in shared memory).
 Derivations: docs/derivations/attention.md
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..cuda import attention as gpu
+from ..cuda.launch import supported
 from ..tensor import Tensor
 from .activation import softmax
 from .linalg import matmul
@@ -52,6 +55,11 @@ class BlockedAttention(Function):
         xp = self.xp
         self.scale, self.causal, self.block = scale, causal, block
         length, keys = q.shape[-2], k.shape[-2]
+        self.on_kernel = bool(supported(q, k, v) and gpu.tile_for(q.dtype, q.shape[-1],
+                                                                  v.shape[-1]))  # fmt: skip
+        if self.on_kernel:  # heads = every leading axis; lse in acc_t (float32 for 16 bits)
+            out, self.lse = gpu.forward(*_heads(q, k, v), scale, causal)
+            return out.reshape(q.shape[:-1] + v.shape[-1:])
         out = xp.empty(q.shape[:-1] + v.shape[-1:], q.dtype)
         lse = xp.empty(q.shape[:-1], q.dtype)
         for rows in _spans(length, block):
@@ -90,6 +98,10 @@ class BlockedAttention(Function):
         xp = self.xp
         q, k, v = (t.data for t in self.inputs)
         y = self._output().data
+        if self.on_kernel:
+            q3, k3, v3, y3, gy3 = _heads(q, k, v, y, gy.astype(q.dtype, copy=False))
+            gradients = gpu.backward(q3, k3, v3, y3, self.lse, gy3, self.scale, self.causal)
+            return tuple(g.reshape(a.shape) for g, a in zip(gradients, (q, k, v)))
         row_dot = (gy * y).sum(axis=-1)  # D = rowsum(gy ⊙ y) = rowsum(P ⊙ gy vᵀ)
         gq, gk, gv = xp.zeros_like(q), xp.zeros_like(k), xp.zeros_like(v)
         for rows in _spans(q.shape[-2], self.block):
@@ -109,6 +121,11 @@ class BlockedAttention(Function):
                     xp.matmul(xp.swapaxes(gs, -1, -2), q[..., rows[0] : rows[1], :]) * self.scale
                 )
         return gq, gk, gv
+
+
+def _heads(*arrays):
+    """Each (..., rows, width) array as (heads, rows, width): every leading axis is a head."""
+    return [a.reshape((-1,) + a.shape[-2:]) for a in arrays]
 
 
 def blocked_attention(q: Tensor, k: Tensor, v: Tensor, scale: float, causal: bool = False,
