@@ -60,7 +60,7 @@ def copy_bandwidth(cupy, time_ms, elements: int) -> float:
 
 def kernel_cases(cupy, torch, n: int, rows: int, classes: int):
     """(name, bytes moved, {contender: fn}, check) for each fused kernel at a large size."""
-    from tinygrad_lite.cuda import activation, im2col, optim, reduce, softmax_xent
+    from tinygrad_lite.cuda import activation, attention, im2col, optim, reduce, softmax_xent
     from tinygrad_lite.ops.conv import Window
 
     rng = cupy.random.default_rng(0)
@@ -153,6 +153,37 @@ def kernel_cases(cupy, torch, n: int, rows: int, classes: int):
         lambda: im2col.max_pool_forward(image, pool),
         lambda: image.reshape(128, 64, 16, 2, 16, 2).max(axis=(3, 5)),
         lambda: torch.nn.functional.max_pool2d(timage, 2))  # fmt: skip
+
+    # attention at T = 2048, d = 64, 4 heads, causal: our tiles against the (T, T) matrix in
+    # CuPy and PyTorch's scaled_dot_product_attention (FlashAttention on an H100)
+    heads, length, width = 4, 2048, 64
+    q, k, v, g = (rng.standard_normal((heads, length, width), dtype=cupy.float32)
+                  for _ in range(4))  # fmt: skip
+    scale = width**-0.5
+
+    def ours_attention():
+        out, lse = attention.forward(q, k, v, scale, True)
+        return attention.backward(q, k, v, out, lse, g, scale, True)
+
+    def composed_attention():
+        s = cupy.matmul(q, k.transpose(0, 2, 1)) * scale
+        s = cupy.where(cupy.tri(length, dtype=bool), s, -cupy.inf)
+        p = cupy.exp(s - s.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
+        gp = cupy.matmul(g, v.transpose(0, 2, 1))
+        gs = p * (gp - (gp * p).sum(axis=-1, keepdims=True))
+        return cupy.matmul(gs, k), cupy.matmul(gs.transpose(0, 2, 1), q), cupy.matmul(p, v)
+
+    tq, tk, tv = ((torch.as_tensor(a, device="cuda") for a in (q, k, v)) if torch
+                  else (None, None, None))  # fmt: skip
+
+    def torch_attention():
+        leaves = [t.detach().requires_grad_() for t in (tq, tk, tv)]
+        out = torch.nn.functional.scaled_dot_product_attention(*leaves, is_causal=True)
+        out.backward(torch.as_tensor(g, device="cuda"))
+
+    add("attention fwd+bwd T=2048 d=64 causal", 8 * heads * length * width * item,
+        ours_attention, composed_attention, torch_attention)  # fmt: skip
     return cases
 
 

@@ -136,3 +136,24 @@ def test_create_graph_on_the_gpu_takes_the_composed_path():
     (gg,) = tl.grad(g.sum(), [x])
     s = 1 / (1 + np.exp(-np.linspace(-2, 2, 7)))
     np.testing.assert_allclose(gg.numpy(), s * (1 - s) * (1 - 2 * s), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("shape, keys", [((2, 3, 300, 64), 300), ((1, 1, 97, 8), 130)])
+def test_attention_kernel(shape, keys, causal, dtype):
+    """Blocked attention (kernels/attention.cu on the GPU) against the NumPy path, gradients too."""
+    if causal and keys != shape[-2]:
+        pytest.skip("the causal mask is for self-attention here")
+    rng = np.random.default_rng(5)
+    key_shape = shape[:-2] + (keys, shape[-1])
+    arrays = [rng.standard_normal(s).astype(dtype) for s in (shape, key_shape, key_shape)]
+    gy = rng.standard_normal(shape).astype(dtype)
+    results = {}
+    for device in ("cpu", "cuda"):
+        tensors = [tl.Tensor(a, requires_grad=True, device=device) for a in arrays]
+        y = tl.ops.attention.blocked_attention(*tensors, shape[-1] ** -0.5, causal)
+        y.backward(tl.Tensor(gy, device=device))
+        results[device] = [y.numpy(), *(t.grad.numpy() for t in tensors)]
+    for gpu, cpu in zip(results["cuda"], results["cpu"]):
+        np.testing.assert_allclose(gpu, cpu, rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
