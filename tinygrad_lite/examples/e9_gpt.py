@@ -65,11 +65,8 @@ class Block(nn.Module):
         keys and values are computed; each attends to every cached key and the new ones up to
         itself."""
         attention, width = self.attn, x.shape[-1]
-        heads, size = attention.num_heads, attention.head_dim
         h = self.ln_1(x)
-        both = nn.functional.linear(h, attention.in_proj_weight, attention.in_proj_bias)
-        # (B, T, 3·W) -> (3, B, heads, T, size): q, k and v by one reshape and one permute
-        q, k, v = both.reshape(*x.shape[:2], 3, heads, size).permute(2, 0, 3, 1, 4)
+        q, k, v = attention.project_heads(h, h, h)  # each (B, heads, T, head size)
         if cache:
             k = tl.ops.concatenate([cache["k"], k], axis=2)
             v = tl.ops.concatenate([cache["v"], v], axis=2)
@@ -154,27 +151,40 @@ def learning_rate(step: int, steps: int, peak: float, warmup: int) -> float:
 def run(steps: int = 300, batch_size: int = 12, context: int = 64, width: int = 128,
         layers: int = 4, heads: int = 4, learning_rate_peak: float = 1e-3, seed: int = 0,
         log=print, progress: bool = True, eval_batches: int = 10, sample_length: int = 200,
-        amp: str | None = None, eval_every: int | None = None, **_) -> dict:  # fmt: skip
+        amp: str | None = None, eval_every: int | None = None, model: GPT | None = None,
+        teacher: GPT | None = None, temperature: float = 2.0, alpha: float = 0.5,
+        **_) -> dict:  # fmt: skip
     """Train E9's GPT for `steps` steps; amp 'bfloat16' or 'float16' trains in mixed precision
     (autocast, and for float16 a GradScaler). Returns the validation loss, bits per character,
     a sample, the model and the learning curve: every step's training loss and, every
     `eval_every` steps, the loss on fixed validation batches (drawn with their own generator,
-    so the training batches, and the result, are the same with or without it)."""
+    so the training batches, and the result, are the same with or without it).
+
+    model: train this GPT further (fine-tuning) instead of a new one of the given shape.
+    teacher: distill it: the loss is `distillation_loss` of the model's logits against the
+    teacher's (in eval mode, no graph) at `temperature`, weighted `alpha` against the labels'
+    cross-entropy; the validation loss stays the plain cross-entropy."""
     tl.manual_seed(seed)
     autocast = tl.amp.autocast(dtype=getattr(tl, amp)) if amp else contextlib.nullcontext()
     scaler = tl.amp.GradScaler(enabled=amp == "float16")
     characters, train_data, val_data = encoded_corpus()
     encode = {c: i for i, c in enumerate(characters)}
     rng = np.random.default_rng(seed)
-    model = GPT(len(characters), width, layers, heads, context)
+    if model is None:
+        model = GPT(len(characters), width, layers, heads, context)
+    context = model.context
     optimizer = optim.AdamW(model.parameters(), lr=learning_rate_peak, weight_decay=0.1)
 
     def batch(source):
         return random_batch(source, rng, batch_size, context)
 
-    def loss_of(x, y):
-        logits = model(x)
-        return nn.functional.cross_entropy(logits.reshape(-1, len(characters)), y.reshape(-1))
+    def loss_of(x, y, distilled: bool = False):
+        logits = model(x).reshape(-1, len(characters))
+        if not distilled:
+            return nn.functional.cross_entropy(logits, y.reshape(-1))
+        with tl.no_grad():
+            soft = teacher.eval()(x).reshape(-1, len(characters))
+        return nn.functional.distillation_loss(logits, soft, y.reshape(-1), temperature, alpha)
 
     def validation_loss(batches=None) -> float:
         batches = batches or [batch(val_data) for _ in range(eval_batches)]
@@ -198,7 +208,7 @@ def run(steps: int = 300, batch_size: int = 12, context: int = 64, width: int = 
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, steps, learning_rate_peak, max(1, steps // 20))
         with autocast:
-            loss = loss_of(*batch(train_data))
+            loss = loss_of(*batch(train_data), distilled=teacher is not None)
         optimizer.zero_grad()
         scaler.scale(loss).backward()
         scaler.step(optimizer)

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from .. import ops
+from ..autograd import is_grad_enabled
 from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor
 from . import init
 from .layers import Linear, dropout, linear
@@ -52,10 +53,13 @@ BLOCKED_ABOVE = 512 * 512
 
 
 def _blockable(q: Tensor, k: Tensor, v: Tensor) -> bool:
-    """The blocked path's conditions: long enough, one leading shape, one float32/64 dtype."""
+    """The blocked path's conditions: one leading shape, one float32/64 dtype, and either long
+    enough or nothing being recorded (inference, e.g. a KV-cache step: one op instead of five,
+    no backward to pay for)."""
     same = q.shape[:-2] == k.shape[:-2] == v.shape[:-2] and q.dtype == k.dtype == v.dtype
+    recording = is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
     return (same and q.dtype in (np.float32, np.float64)
-            and q.shape[-2] * k.shape[-2] > BLOCKED_ABOVE)  # fmt: skip
+            and (q.shape[-2] * k.shape[-2] > BLOCKED_ABOVE or not recording))  # fmt: skip
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
@@ -70,9 +74,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         is_causal: mask key j > query i; not together with attn_mask.
         scale: the factor on the scores; None is 1/√E.
 
-    Without a mask or dropout and above BLOCKED_ABOVE scores per head it runs block by block
-    (FlashAttention's online softmax, ops/attention.py): the (L, S) scores are never held, and
-    the result equals the plain path's up to float rounding.
+    Without a mask or dropout, above BLOCKED_ABOVE scores per head or when no graph is being
+    recorded, it runs block by block (FlashAttention's online softmax, ops/attention.py, one
+    op): the (L, S) scores are never held, and the result equals the plain path's up to float
+    rounding.
 
     Raises:
         ValueError: both is_causal and attn_mask, or shapes that do not fit, naming them.
@@ -148,26 +153,46 @@ class MultiheadAttention(Module):
         batch_first = self.batch_first and not unbatched
         batch, length = query.shape[:2] if batch_first else query.shape[1::-1]
         keys = key.shape[1 if batch_first else 0]
-        heads, size = self.num_heads, self.head_dim
-        # (N, L, ..., H, Dh) or (L, N, ..., H, Dh) -> (..., N, H, L, Dh): the input's layout kept
-        # until here, so batch_first costs no transposes
-        to_heads = (0, 2, 1, 3) if batch_first else (1, 2, 0, 3)
-        weights = self.in_proj_weight.split(3, axis=0)
-        biases = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.split(3)
-        q, k, v = (linear(x, w, b).reshape(*x.shape[:2], heads, size).permute(*to_heads)
-                   for x, w, b in zip((query, key, value), weights, biases))  # fmt: skip
+        q, k, v = self.project_heads(query, key, value, batch_first)
+        size = self.head_dim
         scores = ops.matmul(q, ops.transpose(k, -2, -1)) * (1 / math.sqrt(size))
         scores = self._masked(scores, attn_mask, key_padding_mask, batch, length, keys)
         weights = ops.softmax(scores, axis=-1)
         if self.training and self.dropout > 0:
             weights = dropout(weights, self.dropout)
-        out = ops.matmul(weights, v).permute(*(to_heads if batch_first else (2, 0, 1, 3)))
+        out = ops.matmul(weights, v).permute(*((0, 2, 1, 3) if batch_first else (2, 0, 1, 3)))
         out = self.out_proj(out.reshape(*query.shape[:2], self.embed_dim))
         if unbatched:
             out, weights = out.squeeze(1), weights.squeeze(0)
         if not need_weights:
             return out, None
         return out, (weights.mean(axis=-3) if average_attn_weights else weights)
+
+    def project_heads(self, query: Tensor, key: Tensor, value: Tensor,
+                      batch_first: bool | None = None) -> tuple[Tensor, ...]:  # fmt: skip
+        """q, k, v, each (N, H, L or S, head_dim), from query (N, L, E) and key and value
+        (N, S, E) ((L, N, E) and (S, N, E) unless batch_first; self.batch_first by default):
+        times the three (E, E) blocks of in_proj_weight, plus in_proj_bias. The input's layout
+        is kept until the last permute, so batch_first costs no transposes; for self-attention
+        (one tensor passed thrice) it is one product with the packed (3E, E) weight."""
+        batch_first = self.batch_first if batch_first is None else batch_first
+        heads, size, embed = self.num_heads, self.head_dim, self.embed_dim
+        if query is key is value:  # (N, L, 3E) -> (N, L, 3, H, Dh) -> (3, N, H, L, Dh)
+            packed = self._in_projection(query, slice(None))
+            packed = packed.reshape(*query.shape[:2], 3, heads, size)
+            q, k, v = packed.permute(*((2, 0, 3, 1, 4) if batch_first else (2, 1, 3, 0, 4)))
+            return q, k, v
+        rows = (slice(0, embed), slice(embed, 2 * embed), slice(2 * embed, None))
+        to_heads = (0, 2, 1, 3) if batch_first else (1, 2, 0, 3)
+        return tuple(self._in_projection(x, part).reshape(*x.shape[:2], heads, size)
+                     .permute(*to_heads) for x, part in zip((query, key, value), rows))  # fmt: skip
+
+    def _in_projection(self, x: Tensor, rows: slice) -> Tensor:
+        """x times the rows `rows` of in_proj_weight (transposed), plus those of in_proj_bias."""
+        if rows == slice(None):  # the whole packed weight: no slicing op recorded
+            return linear(x, self.in_proj_weight, self.in_proj_bias)
+        bias = None if self.in_proj_bias is None else self.in_proj_bias[rows]
+        return linear(x, self.in_proj_weight[rows], bias)
 
     def _masked(self, scores, attn_mask, key_padding_mask, batch, length, keys):
         """scores (N, H, L, S) with PyTorch's MultiheadAttention masks applied (True = masked)."""
