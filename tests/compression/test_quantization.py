@@ -222,3 +222,46 @@ def test_a_quantized_checkpoint_stores_int8_and_round_trips(tmp_path):
     fresh.load_state_dict(state)
     x = _images()
     np.testing.assert_array_equal(fresh(x).numpy(), quantized(x).numpy())
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_dynamic_quantization_of_attention_keeps_its_answers(batch_first):
+    """The packed in-projection and out_proj in int8; self- and cross-attention, masks,
+    both layouts; the float layer untouched."""
+    tl.manual_seed(0)
+    attention = nn.MultiheadAttention(16, 4, batch_first=batch_first)
+    quantized = Q.quantize_dynamic(nn.Sequential(attention), {nn.MultiheadAttention})[0]
+    assert isinstance(quantized, Q.QuantizedMultiheadAttention)
+    assert quantized.in_proj.weight.dtype == np.int8 and quantized.out_proj.weight.dtype == np.int8
+    assert attention.in_proj_weight.dtype == np.float32  # not in place
+    rng = np.random.default_rng(1)
+    shapes = [(3, length, 16) if batch_first else (length, 3, 16) for length in (5, 7)]
+    x, memory = (tl.tensor(rng.standard_normal(s), dtype=np.float32) for s in shapes)
+    causal = np.triu(np.ones((5, 5), bool), 1)
+    for args, kwargs in [((x, x, x), {"attn_mask": causal}), ((x, memory, memory), {})]:
+        want, want_weights = attention(*args, **kwargs)
+        got, got_weights = quantized(*args, **kwargs)
+        assert _relative_error(got, want) < 0.03
+        np.testing.assert_allclose(got_weights.numpy(), want_weights.numpy(), atol=0.02)
+
+
+def test_a_quantized_gpt_generates_with_its_kv_cache_and_saves_int8(tmp_path):
+    from tinygrad_lite.examples.e9_gpt import GPT
+
+    tl.manual_seed(0)
+    model = GPT(30, width=16, layers=2, heads=2, context=12)
+    quantized = Q.quantize_dynamic(model, {nn.Linear, nn.MultiheadAttention})
+    prompt = np.array([[1, 2, 3]])
+    cached = quantized.generate(prompt, 12, temperature=0, kv_cache=True)
+    assert (cached == quantized.generate(prompt, 12, temperature=0, kv_cache=False)).all()
+    tl.save(quantized.state_dict(), tmp_path / "int8.npz")
+    state = tl.load(tmp_path / "int8.npz")
+    assert state["blocks.0.attn.in_proj.weight"].dtype == np.int8
+    assert not any(k.endswith("in_proj_weight") for k in state)
+
+
+def test_quantization_refuses_layers_it_cannot_quantize():
+    with pytest.raises(ValueError, match="only nn.Linear, nn.Conv2d, nn.MultiheadAttention"):
+        Q.quantize_dynamic(_model(), {nn.LSTM})
+    with pytest.raises(ValueError, match="only nn.Linear, nn.Conv2d can"):
+        Q.prepare(_model(), {nn.MultiheadAttention})

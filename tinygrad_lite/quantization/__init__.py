@@ -26,7 +26,13 @@ from .fake_quantize import (
     fake_quantize_per_channel_affine,
     fake_quantize_per_tensor_affine,
 )
-from .int8 import QuantizedConv2d, QuantizedLinear, int8_matmul, quantize
+from .int8 import (
+    QuantizedConv2d,
+    QuantizedLinear,
+    QuantizedMultiheadAttention,
+    int8_matmul,
+    quantize,
+)
 from .observers import (
     MinMaxObserver,
     MovingAverageMinMaxObserver,

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import copy
 
+from ..nn.attention import MultiheadAttention
 from ..nn.conv import Conv2d, conv2d
 from ..nn.layers import Linear, linear
 from ..nn.module import Module
 from .fake_quantize import fake_quantize
-from .int8 import QuantizedConv2d, QuantizedLinear
+from .int8 import QuantizedConv2d, QuantizedLinear, QuantizedMultiheadAttention
 from .observers import activation_observer, weight_observer
 
 _QUANTIZED = {Linear: QuantizedLinear, Conv2d: QuantizedConv2d}
@@ -41,11 +42,12 @@ def _replace(model: Module, make, inplace: bool) -> Module:
     return model
 
 
-def _kinds(spec) -> tuple[type, ...]:
+def _kinds(spec, allowed=tuple(_QUANTIZED)) -> tuple[type, ...]:
     kinds = tuple(spec)
-    unknown = [k for k in kinds if k not in _QUANTIZED]
+    unknown = [k for k in kinds if k not in allowed]
     if unknown:
-        raise ValueError(f"quantization: only nn.Linear and nn.Conv2d can be quantized, got "
+        names = ", ".join(f"nn.{k.__name__}" for k in allowed)
+        raise ValueError(f"quantization: only {names} can be quantized here, got "
                          f"{[k.__name__ for k in unknown]}")  # fmt: skip
     return kinds
 
@@ -58,12 +60,16 @@ def _weight_scale(weight) -> object:
 
 def quantize_dynamic(model: Module, qconfig_spec=(Linear,), inplace: bool = False) -> Module:
     """Int8 weights (per output channel, symmetric) for the listed layer kinds (nn.Linear by
-    default, nn.Conv2d allowed); inputs are quantized to uint8 batch by batch, from their own
+    default; nn.Conv2d and nn.MultiheadAttention allowed: the attention's packed in-projection
+    and out_proj become int8); inputs are quantized to uint8 batch by batch, from their own
     minimum and maximum."""
-    kinds = _kinds(qconfig_spec)
+    kinds = _kinds(qconfig_spec, (*_QUANTIZED, MultiheadAttention))
 
     def make(module):
-        if type(module) in kinds:
+        if type(module) is MultiheadAttention and MultiheadAttention in kinds:
+            return QuantizedMultiheadAttention(module, _weight_scale(module.in_proj_weight),
+                                               _weight_scale(module.out_proj.weight))  # fmt: skip
+        if type(module) in kinds and type(module) in _QUANTIZED:
             return _QUANTIZED[type(module)](module, _weight_scale(module.weight))
         return None
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..backend import get_array_module
+from ..nn.attention import MultiheadAttention
 from ..nn.module import Module
 from ..tensor import Tensor, as_tensor
 from .observers import MinMaxObserver, quant_range
@@ -185,3 +186,32 @@ class QuantizedConv2d(_QuantizedLayer):
         mode = "dynamic" if self.dynamic else "static"
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, {mode}")  # fmt: skip
+
+
+class QuantizedMultiheadAttention(MultiheadAttention):
+    """MultiheadAttention with its projections in int8, dynamically quantized (inference only):
+    the packed (3E, E) in-projection as one QuantizedLinear `in_proj` and `out_proj` as another;
+    the scores, softmax and weighted sum stay float, as in PyTorch's dynamic quantization of
+    BERT. Masks, layouts and the KV cache's `project_heads` work as in the float layer."""
+
+    def __init__(self, layer: MultiheadAttention, in_proj_scale, out_proj_scale):
+        # NOTE: not MultiheadAttention.__init__, which would make float parameters
+        self.embed_dim, self.num_heads, self.dropout = layer.embed_dim, layer.num_heads, 0.0
+        self.batch_first, self.head_dim = layer.batch_first, layer.head_dim
+        packed = _Weights(layer.in_proj_weight, layer.in_proj_bias)
+        self.in_proj = QuantizedLinear(packed, in_proj_scale)
+        self.out_proj = QuantizedLinear(layer.out_proj, out_proj_scale)
+
+    def _in_projection(self, x: Tensor, rows: slice) -> Tensor:
+        """The rows of the packed product: all three for self-attention, else one block (the
+        whole product is computed: cross-attention pays 3× for its projections)."""
+        packed = self.in_proj(x)
+        return packed if rows == slice(None) else packed[..., rows]
+
+
+class _Weights:
+    """A weight and bias with the shape attributes QuantizedLinear reads off a Linear."""
+
+    def __init__(self, weight: Tensor, bias: Tensor | None):
+        self.weight, self.bias = weight, bias
+        self.out_features, self.in_features = weight.shape
