@@ -1,7 +1,11 @@
 """The numbers README.md publishes, generated from committed results files, never typed.
 
-    python -m benchmarks.published run     # measure again (about 3 minutes on 2 cores): the
-                                           # demos at their default seeds and the benchmarks
+    python -m benchmarks.published run     # measure everything again (about 45 minutes on 2
+                                           # cores): the demos at their default seeds (E9's
+                                           # full run and the GPT levers the longest) and the
+                                           # benchmarks
+    python -m benchmarks.published run gpt_levers gpt-steps   # only these (names: the
+                                           # measures below, gpt-steps, benchmarks)
     python -m benchmarks.published write   # rewrite README.md's generated blocks from the files
 
 A generated block sits between `<!-- generated: NAME ... -->` and `<!-- end: NAME -->`.
@@ -102,62 +106,40 @@ def measure_gpt() -> dict:
             **gpt.train_twins(steps=2000)}  # fmt: skip
 
 
-def measure_gpt_levers(steps: int = 300) -> dict:
-    """E9 (the demo's 300 steps) in float32, bfloat16 and float16 + GradScaler, then the
-    float32 model with every Linear dynamically quantized to int8: validation loss on the same
-    10 validation batches, checkpoint bytes."""
-    import tempfile
+def measure_gpt_levers() -> dict:
+    """`tinygrad-lite demo gpt-levers` at its defaults: precision, int8, the pruning curve and
+    distillation over 3 seeds on E9 (tinygrad_lite/examples/gpt_levers.py)."""
+    from tinygrad_lite.examples import gpt_levers
 
-    import numpy as np
-
-    import tinygrad_lite as tl
-    from tinygrad_lite.examples import e9_gpt
-
-    _, _, val_data = e9_gpt.encoded_corpus()
-    rng = np.random.default_rng(1)
-    batches = [e9_gpt.random_batch(val_data, rng, 12, 64) for _ in range(10)]
-
-    def loss_of(model) -> float:
-        with tl.no_grad():
-            return float(np.mean([tl.nn.functional.cross_entropy(
-                model(x).reshape(-1, model.head.out_features), y.reshape(-1)).item()
-                for x, y in batches]))  # fmt: skip
-
-    def size(model) -> int:
-        with tempfile.TemporaryDirectory() as folder:
-            tl.save(model.state_dict(), Path(folder) / "model.npz")
-            return (Path(folder) / "model.npz").stat().st_size
-
-    rows, models = [], {}
-    for amp in (None, "bfloat16", "float16"):
-        start = time.perf_counter()
-        result = e9_gpt.run(steps=steps, progress=False, log=lambda *_: None, amp=amp,
-                            sample_length=0)  # fmt: skip
-        models[amp] = result["model"]
-        rows.append({"variant": amp or "float32", "validation_loss": loss_of(result["model"]),
-                     "seconds": time.perf_counter() - start})  # fmt: skip
-    quantized = tl.quantization.quantize_dynamic(models[None])
-    return {**_stamp(f"tinygrad-lite demo gpt ({steps} steps) in float32, bfloat16 and float16 "
-                     "with a GradScaler; then int8 dynamic quantization of every Linear"),
-            "steps": steps, "rows": rows,
-            "int8": {"validation_loss": loss_of(quantized), "bytes": size(quantized),
-                     "float32_bytes": size(models[None])}}  # fmt: skip
+    start = time.perf_counter()
+    result = gpt_levers.run(log=lambda *_: None, progress=False)
+    return {**_stamp("tinygrad-lite demo gpt-levers"), **result,
+            "seconds": time.perf_counter() - start}  # fmt: skip
 
 
-def run() -> None:
+MEASURES = {"mixed_precision": measure_mixed_precision, "demo": measure_demo,
+            "compress": measure_compress, "allocator": measure_allocator, "gpt": measure_gpt,
+            "gpt_levers": measure_gpt_levers}  # fmt: skip
+BENCHMARK_RUNS = {  # name: the benchmark command writing its results file
+    "gpt-steps": ["gpt", "--repeats", "21", "--json", str(GPT_STEPS)],
+    "benchmarks": ["--json", str(BENCHMARKS), "--plot", str(ROOT / "docs/img/benchmarks.png")],
+}
+
+
+def run(names: list[str] | None = None) -> None:
+    names = names or [*MEASURES, *BENCHMARK_RUNS]
+    unknown = set(names) - set(MEASURES) - set(BENCHMARK_RUNS)
+    if unknown:
+        raise SystemExit(f"published run: no measure {sorted(unknown)}; choose from "
+                         f"{', '.join([*MEASURES, *BENCHMARK_RUNS])}")  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
-    measures = {"mixed_precision": measure_mixed_precision, "demo": measure_demo,
-                "compress": measure_compress, "allocator": measure_allocator,
-                "gpt": measure_gpt, "gpt_levers": measure_gpt_levers}  # fmt: skip
-    for name, measure in measures.items():
-        (RESULTS / f"{name}.json").write_text(json.dumps(measure(), indent=2) + "\n")
-        print(f"wrote docs/results/{name}.json")
-    gpt_command = [sys.executable, "-m", "benchmarks", "gpt", "--repeats", "21", "--json",
-                   str(GPT_STEPS)]  # fmt: skip
-    subprocess.run(gpt_command, check=True, cwd=ROOT)
-    chart = ROOT / "docs" / "img" / "benchmarks.png"
-    command = [sys.executable, "-m", "benchmarks", "--json", str(BENCHMARKS), "--plot", str(chart)]
-    subprocess.run(command, check=True, cwd=ROOT)
+    for name in names:
+        if name in MEASURES:
+            (RESULTS / f"{name}.json").write_text(json.dumps(MEASURES[name](), indent=2) + "\n")
+            print(f"wrote docs/results/{name}.json")
+        else:
+            command = [sys.executable, "-m", "benchmarks", *BENCHMARK_RUNS[name]]
+            subprocess.run(command, check=True, cwd=ROOT)
 
 
 # ---- rendering -------------------------------------------------------------------------------
@@ -338,22 +320,51 @@ def render_gpt_steps() -> str:
 
 def render_gpt_levers() -> str:
     data = _load("gpt_levers")
-    base = data["rows"][0]
-    lines = [f"E9 trained for {data['steps']} steps (the demo's length; {data['cpus']} cores, "
-             f"{data['date']}), validation loss on the same 10 batches:", "",
+    base, float32_bytes = data["rows"][0]["validation_loss"], data["int8"]["float32_bytes"]
+
+    def row(name, loss, seconds=None, size=""):
+        time_taken = f"{seconds:.0f} s" if seconds is not None else ""
+        return f"| {name} | {loss:.4f} | {loss - base:+.4f} | {time_taken} | {size} |"
+
+    minutes = data["seconds"] / 60
+    lines = [f"`{data['command']}` ({data['cpus']} cores, {data['date']}, {minutes:.0f} minutes): "
+             f"E9 trained for {data['steps']} steps (the demo's length), every validation loss "
+             "on the same 10 batches.", "",
              "| variant | validation loss | vs float32 | time | checkpoint |",
              "|---|---|---|---|---|"]  # fmt: skip
-    for row in data["rows"]:
-        name = {"float16": "float16 + GradScaler"}.get(row["variant"], row["variant"])
-        lines.append(f"| {name} | {row['validation_loss']:.4f} | "
-                     f"{row['validation_loss'] - base['validation_loss']:+.4f} | "
-                     f"{row['seconds']:.0f} s | |")  # fmt: skip
-    int8 = data["int8"]
-    loss = int8["validation_loss"]
-    lines.append(f"| the float32 model, every Linear int8 (dynamic) | {loss:.4f} | "
-                 f"{int8['validation_loss'] - base['validation_loss']:+.4f} | | "
-                 f"{int8['bytes'] / 1024:.0f} KiB ({int8['bytes'] / int8['float32_bytes']:.2f}× "
-                 f"the float32 {int8['float32_bytes'] / 1024:.0f} KiB) |")  # fmt: skip
+    for variant in data["rows"]:
+        name = {"float16": "float16 + GradScaler"}.get(variant["variant"], variant["variant"])
+        size = f"{float32_bytes / 1024:.0f} KiB" if name == "float32" else ""
+        lines.append(row(name, variant["validation_loss"], variant["seconds"], size))
+    for variant in data["int8"]["rows"]:
+        size = f"{variant['bytes'] / 1024:.0f} KiB ({variant['bytes'] / float32_bytes:.2f}×)"
+        lines.append(row(f"the float32 model, {variant['variant']} int8 (dynamic)",
+                         variant["validation_loss"], size=size))  # fmt: skip
+    pruning = data["pruning"]
+    lines += ["", "Structured pruning of every block's MLP channels (smallest L2 norm), "
+              f"{pruning['finetune_steps']} steps of fine-tuning with the mask, then `shrink`:",
+              "", "| MLP channels pruned | channels left | parameters | checkpoint | "
+              "loss pruned | loss fine-tuned and shrunk |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    for point in pruning["curve"]:
+        lines.append(f"| {point['fraction']:.0%} | {point['channels']} | "
+                     f"{point['parameters']:,} | {point['bytes'] / 1024:.0f} KiB | "
+                     f"{point['pruned_loss']:.4f} | {point['validation_loss']:.4f} |")  # fmt: skip
+    distill = data["distillation"]
+    gains = [s["alone"] - s["distilled"] for s in distill["students"]]
+    lines += ["", f"Distillation: a 1-layer student ({data['steps']} steps) alone and distilled "
+              f"from a 4-layer teacher trained {distill['teacher_steps']} steps (validation "
+              f"loss {distill['teacher_loss']:.4f}), `distillation_loss` at "
+              f"T = {distill['temperature']:g}, α = {distill['alpha']:g}, the same seed and "
+              "batches for both:", "", "| seed | alone | distilled | gain (nats per character) |",
+              "|---|---|---|---|"]  # fmt: skip
+    for student, gain in zip(distill["students"], gains):
+        lines.append(f"| {student['seed']} | {student['alone']:.4f} | "
+                     f"{student['distilled']:.4f} | {gain:+.4f} |")  # fmt: skip
+    better = sum(gain > 0 for gain in gains)
+    verdict = "every seed" if better == len(gains) else f"{better} of {len(gains)} seeds"
+    mean = sum(gains) / len(gains)
+    lines += ["", f"The distilled student is better for {verdict} (mean gain {mean:.4f})."]
     return "\n".join(lines)
 
 
@@ -386,4 +397,7 @@ def write() -> None:
 
 
 if __name__ == "__main__":
-    {"run": run, "write": write}[sys.argv[1] if len(sys.argv) > 1 else "write"]()
+    if len(sys.argv) > 1 and sys.argv[1] == "run":
+        run(sys.argv[2:])
+    else:
+        write()

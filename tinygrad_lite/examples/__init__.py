@@ -16,5 +16,6 @@ EXAMPLES = {
     "e7": "e7_digits_cnn",
     "e8": "e8_image_folder_cnn",
     "gpt": "e9_gpt",
+    "gpt-levers": "gpt_levers",
     "e10": "e10_lstm_sine",
 }
