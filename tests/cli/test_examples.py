@@ -166,3 +166,23 @@ def test_e10_lstm_learns_the_sine_wave_with_truncated_bptt():
     result = e10_lstm_sine.run(epochs=3, log=lambda _: None, progress=False)
     assert result["losses"][-1] < result["losses"][0]
     assert result["clean_error"] < 0.5  # the wave's variance is 0.5: better than its mean
+
+
+def test_gpt_levers_measures_every_lever_on_a_small_gpt():
+    from tinygrad_lite.examples import gpt_levers
+
+    shape = dict(width=16, layers=2, heads=2, context=16, batch_size=2)
+    result = gpt_levers.run(steps=3, teacher_steps=3, finetune_steps=2, seeds=(0, 1),
+                            shape=shape, log=lambda *_: None)  # fmt: skip
+    assert [r["variant"] for r in result["rows"]] == ["float32", "bfloat16", "float16"]
+    linear_only, with_attention = result["int8"]["rows"]
+    assert with_attention["bytes"] < linear_only["bytes"] < result["int8"]["float32_bytes"]
+    curve = result["pruning"]["curve"]
+    assert [p["fraction"] for p in curve] == [0.0, *gpt_levers.PRUNED_FRACTIONS]
+    assert [p["channels"] for p in curve] == [64, 48, 32, 16]  # 4 · width MLP channels
+    assert all(a["parameters"] > b["parameters"] for a, b in zip(curve, curve[1:]))
+    for point in curve:  # shrinking removes the pruned channels without changing the function
+        assert point["validation_loss"] == pytest.approx(point["finetuned_loss"], abs=1e-5)
+    students = result["distillation"]["students"]
+    assert [s["seed"] for s in students] == [0, 1] and all(s["alone"] != s["distilled"]
+                                                          for s in students)  # fmt: skip
