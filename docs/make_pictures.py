@@ -12,6 +12,8 @@
 - e1_boundary.png, e3_decision_boundary.png: the decision boundaries of E1's XOR network and E3's
   classifier (`tl.plot.decision_boundary`).
 - e9_training.png: E9's learning curve over the published 2,000 steps (several minutes).
+- gpt_levers.png: E9's checkpoint size against loss under pruning and int8, from the committed
+  results of `python -m benchmarks.published run gpt_levers`.
 """
 
 from __future__ import annotations
@@ -244,6 +246,28 @@ def gpt_learning_curve(path: Path = IMAGES / "e9_training.png", steps: int = 200
     return _save(figure, path)
 
 
+def gpt_size_and_loss(path: Path = IMAGES / "gpt_levers.png") -> Path:
+    """E9's checkpoint size against validation loss for each lever, from the committed
+    docs/results/gpt_levers.json (`python -m benchmarks.published run gpt_levers`)."""
+    import json
+
+    data = json.loads((IMAGES.parent / "results" / "gpt_levers.json").read_text())
+    curve = data["pruning"]["curve"]
+    kib = [point["bytes"] / 1024 for point in curve]
+    figure, axes = _pyplot().subplots(figsize=(6.5, 4))
+    axes.plot(kib, [p["pruned_loss"] for p in curve], marker="x", linestyle=":",
+              label="MLP channels pruned (25/50/75%), before fine-tuning")  # fmt: skip
+    tuned = f"pruned, fine-tuned {data['pruning']['finetune_steps']} steps, shrunk"
+    axes.plot(kib, [p["validation_loss"] for p in curve], marker="o", label=tuned)
+    for row, marker in zip(data["int8"]["rows"], ("s", "D")):
+        axes.scatter(row["bytes"] / 1024, row["validation_loss"], marker=marker, zorder=3,
+                     label=f"int8 dynamic, {row['variant']}")  # fmt: skip
+    axes.set(xlabel="checkpoint (KiB)", ylabel="validation loss (nats per character)",
+             title=f"E9 after {data['steps']} steps: size against loss")  # fmt: skip
+    axes.legend(fontsize=8)
+    return _save(figure, path)
+
+
 def decision_boundaries() -> list[Path]:
     """E1's XOR network and E3's two-blob classifier, trained at their defaults: P(class 1)
     over the plane, the 0.5 contour and the points."""
@@ -269,5 +293,6 @@ def decision_boundaries() -> list[Path]:
 
 if __name__ == "__main__":
     for made in (*diagrams(), im2col_picture(), graph_picture(), *training_curves(),
-                 *decision_boundaries(), explorer_screenshot(), gpt_learning_curve()):  # fmt: skip
+                 *decision_boundaries(), explorer_screenshot(), gpt_size_and_loss(),
+                 gpt_learning_curve()):  # fmt: skip
         print(made)
