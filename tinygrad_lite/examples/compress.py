@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import copy
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +22,7 @@ from tinygrad_lite.nn.utils import prune, sparse
 
 from . import e7_digits_cnn
 from ._digits import digit_loaders
+from ._sizes import checkpoint_bytes
 
 TEMPERATURE, ALPHA = 4.0, 0.9  # distillation (Hinton et al.'s setting for small students)
 
@@ -31,13 +30,6 @@ TEMPERATURE, ALPHA = 4.0, 0.9  # distillation (Hinton et al.'s setting for small
 def _accuracy(model, test_loader) -> float:
     loss = e7_digits_cnn.one_hot_cross_entropy
     return train.evaluate(model, test_loader, loss, train.multiclass_accuracy)["accuracy"]
-
-
-def _checkpoint_bytes(model) -> int:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.npz"
-        tl.save(model.state_dict(), path)
-        return path.stat().st_size
 
 
 def _nonzero_weights(model) -> int:
@@ -140,7 +132,7 @@ def _distillation_rows(teacher, seed: int, epochs: int) -> tuple[dict, dict]:
                       for s in range(3)]  # fmt: skip
         results[name] = statistics.mean(accuracies)
     student = _student(0)
-    size, weights = _checkpoint_bytes(student), _nonzero_weights(student)
+    size, weights = checkpoint_bytes(student), _nonzero_weights(student)
     x_batch = tl.tensor(x_test[:256])
     ms = _milliseconds_per_batch(student, x_batch)
     names = {"alone": "student 64-10-10 alone",
@@ -161,7 +153,7 @@ def run(epochs: int = 15, fine_tune_epochs: int = 3, student_epochs: int = 40, s
 
     def measure(variant: str, model) -> None:
         rows.append({"variant": variant, "accuracy": _accuracy(model, test_loader),
-                     "weights": _nonzero_weights(model), "bytes": _checkpoint_bytes(model),
+                     "weights": _nonzero_weights(model), "bytes": checkpoint_bytes(model),
                      "ms": _milliseconds_per_batch(model, test_batch, timing_repeats)})  # fmt: skip
         log(_format_row(rows[-1], rows[0]))
 

@@ -14,9 +14,7 @@ One table per lever, every validation loss on the same 10 validation batches:
 from __future__ import annotations
 
 import copy
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +23,7 @@ from tinygrad_lite import nn, quantization
 from tinygrad_lite.nn.utils import prune
 
 from . import e9_gpt
+from ._sizes import checkpoint_bytes
 
 TEMPERATURE, ALPHA = 2.0, 0.9  # picked from (1, 2) × (0.5, 0.9) on seed 0; all four gained
 PRUNED_FRACTIONS = (0.25, 0.5, 0.75)
@@ -42,13 +41,6 @@ def validation_loss(model, batches) -> float:
         return float(np.mean([nn.functional.cross_entropy(
             model(x).reshape(-1, model.head.out_features), y.reshape(-1)).item()
             for x, y in batches]))  # fmt: skip
-
-
-def checkpoint_bytes(model) -> int:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.npz"
-        tl.save(model.state_dict(), path)
-        return path.stat().st_size
 
 
 def parameter_count(model) -> int:
