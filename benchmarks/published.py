@@ -117,9 +117,34 @@ def measure_gpt_levers() -> dict:
             "seconds": time.perf_counter() - start}  # fmt: skip
 
 
+def measure_memory() -> dict:
+    """Peak traced memory and median time, plain against the lever, side by side: blocked
+    attention at T = 2048, checkpointing a 64-layer MLP and an 8-block GPT."""
+    from . import attention_memory, checkpoint_memory
+
+    attention = attention_memory.measure()
+    rows = [{"case": "attention fwd+bwd, T = 2048, d = 64, 4 heads, causal", "lever": "blocked",
+             "plain_mib": attention["plain_peak_mib"], "lever_mib": attention["blocked_peak_mib"],
+             "plain_s": attention["plain_s"], "lever_s": attention["blocked_s"],
+             "targets": "≤ 0.15×, ≤ 1.3×",
+             "command": "python -m benchmarks.attention_memory"}]  # fmt: skip
+    for case, result, targets in (
+        ("64-layer tanh MLP step (width 256, batch 2048), 8 segments",
+         checkpoint_memory.measure(), "≤ 0.4×, ≤ 1.5×"),
+        ("8-block GPT step (width 128, batch 32, context 64), a segment per block",
+         checkpoint_memory.measure_gpt(), "reported"),
+    ):  # fmt: skip
+        rows.append({"case": case, "lever": "checkpointed", "plain_mib": result["plain_peak_mib"],
+                     "lever_mib": result["checkpointed_peak_mib"], "plain_s": result["plain_s"],
+                     "lever_s": result["checkpointed_s"], "targets": targets,
+                     "command": "python -m benchmarks.checkpoint_memory"})  # fmt: skip
+    return {**_stamp("python -m benchmarks.attention_memory; python -m "
+                     "benchmarks.checkpoint_memory"), "rows": rows}  # fmt: skip
+
+
 MEASURES = {"mixed_precision": measure_mixed_precision, "demo": measure_demo,
             "compress": measure_compress, "allocator": measure_allocator, "gpt": measure_gpt,
-            "gpt_levers": measure_gpt_levers}  # fmt: skip
+            "gpt_levers": measure_gpt_levers, "memory": measure_memory}  # fmt: skip
 BENCHMARK_RUNS = {  # name: the benchmark command writing its results file
     "gpt-steps": ["gpt", "--repeats", "21", "--json", str(GPT_STEPS)],
     "benchmarks": ["--json", str(BENCHMARKS), "--plot", str(ROOT / "docs/img/benchmarks.png")],
@@ -368,12 +393,26 @@ def render_gpt_levers() -> str:
     return "\n".join(lines)
 
 
+def render_memory() -> str:
+    data = _load("memory")
+    lines = [f"Memory levers ({data['cpus']} cores, {data['date']}; peak traced memory of one "
+             "step under tracemalloc, median time of 3 interleaved repeats):", "",
+             "| step | plain | with the lever | memory | time | targets (memory, time) |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for row in data["rows"]:
+        lines.append(f"| {row['case']} (`{row['command']}`) | {row['plain_mib']:.0f} MiB, "
+                     f"{row['plain_s']:.2f} s | {row['lever']}: {row['lever_mib']:.0f} MiB, "
+                     f"{row['lever_s']:.2f} s | {row['lever_mib'] / row['plain_mib']:.2f}× | "
+                     f"{row['lever_s'] / row['plain_s']:.2f}× | {row['targets']} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 DERIVATION = ROOT / "docs" / "derivations" / "compression.md"
 BLOCKS = {"benchmarks": (README, render_benchmarks), "compress": (README, render_compress),
           "mixed-precision": (README, render_mixed_precision), "demo": (README, render_demo),
           "csr": (DERIVATION, render_csr), "allocator": (README, render_allocator),
           "gpt": (README, render_gpt), "gpt-steps": (README, render_gpt_steps),
-          "gpt-levers": (README, render_gpt_levers)}  # fmt: skip
+          "gpt-levers": (README, render_gpt_levers), "memory": (README, render_memory)}  # fmt: skip
 
 
 def block_pattern(name: str) -> re.Pattern:

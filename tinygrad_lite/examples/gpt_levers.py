@@ -129,7 +129,8 @@ def run(steps: int = 300, teacher_steps: int = 600, finetune_steps: int = 100,
     log("int8 dynamic quantization of the float32 model:")
     quantized = int8(float32, batches, log)
     log(f"pruning every block's MLP channels, {finetune_steps} steps of fine-tuning:")
-    curve = [pruned(float32, 0.0, 0, batches, 0, **shape)]
+    # the unpruned model fine-tuned as long: the curve compares at equal training
+    curve = [pruned(float32, 0.0, finetune_steps, batches, 0, **shape)]
     for fraction in PRUNED_FRACTIONS:
         curve.append(pruned(float32, fraction, finetune_steps, batches, 0, **shape))
         log(f"  {fraction:.0%} pruned: {curve[-1]['parameters']} parameters, validation loss "
