@@ -98,7 +98,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         raise ValueError("scaled_dot_product_attention: give is_causal or attn_mask, not both")
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
     if attn_mask is None and dropout_p == 0 and _blockable(q, k, v):
-        return ops.attention.blocked_attention(q, k, v, scale, causal=is_causal)
+        length, keys = q.shape[-2], k.shape[-2]
+        # small enough to hold (inference): one block, the fewest array calls
+        block = ops.attention.BLOCK if length * keys > BLOCKED_ABOVE else max(length, keys, 1)
+        return ops.attention.blocked_attention(q, k, v, scale, causal=is_causal, block=block)
     scores = ops.matmul(q, ops.transpose(k, -2, -1)) * scale
     if is_causal:
         attn_mask = causal_mask(q.shape[-2], k.shape[-2])
