@@ -114,7 +114,8 @@ def main(argv=None) -> int:
                                        repeats=repeats, inner=1))  # fmt: skip
         generation = gpt.generation_contenders()  # slow: a few repeats are plenty
         results.append(harness.compare(f"generate {gpt.GENERATED} tokens", generation,
-                                       repeats=min(repeats, 3), warmup=1, inner=1))  # fmt: skip
+                                       repeats=min(repeats, gpt.GENERATION_REPEATS), warmup=1,
+                                       inner=1))  # fmt: skip
     if "compress" in args.suites:
         for case, runs in compress.cases(args.quick).items():
             results.append(harness.compare(case, runs, repeats=repeats))

@@ -199,6 +199,7 @@ def lstm_contenders(torch=None) -> dict:
 
 
 GENERATED = 256
+GENERATION_REPEATS = 7  # each repeat without the cache takes seconds
 
 
 def generation_contenders() -> dict:

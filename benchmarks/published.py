@@ -333,7 +333,8 @@ def render_gpt_steps() -> str:
     lines += ["", f"Generating {gpt.GENERATED} tokens after a 4-token prompt (E9's shape, context "
               f"{gpt.GENERATED + 64}): {cached:.1f} s with the KV cache, "
               f"{generation['no cache'] / 1e3:.1f} s without, {speedup:.1f}× the tokens per second "
-              "(target ≥ 5×; medians of 3 repeats)."]  # fmt: skip
+              f"(target ≥ 5×; medians of {min(env['repeats'], gpt.GENERATION_REPEATS)} "
+              "interleaved repeats)."]  # fmt: skip
     lines += [
         "",
         f"(Medians of {env['repeats']} interleaved repeats, `python -m benchmarks gpt` "
