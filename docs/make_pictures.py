@@ -264,7 +264,7 @@ def gpt_size_and_loss(path: Path = IMAGES / "gpt_levers.png") -> Path:
                      label=f"int8 dynamic, {row['variant']}")  # fmt: skip
     axes.set(xlabel="checkpoint (KiB)", ylabel="validation loss (nats per character)",
              title=f"E9 after {data['steps']} steps: size against loss")  # fmt: skip
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="center right")
     return _save(figure, path)
 
 
