@@ -9,7 +9,8 @@ the tape in the engine's order: the op whose backward runs is highlighted, its r
 each input, and the gradients fill in as they arrive. Clicking a node shows its op's derivation
 section from docs/derivations (shipped in the wheel as tinygrad_lite/derivations), its formulas
 rendered as MathML, which browsers draw natively (converted here by `latex2mathml` when it is
-installed, `pip install tinygrad_lite[browser]`; without it the LaTeX source is shown).
+installed, `pip install latex2mathml`, from a checkout `pip install -e ".[browser]"`; without it
+the LaTeX source is shown).
 """
 
 from __future__ import annotations
