@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 import weakref
 from collections.abc import Sequence
 
@@ -27,6 +28,17 @@ _sequence = itertools.count()
 # updated; DistributedDataParallel averages gradients across processes there. Process-wide on
 # purpose: a model wrapped once is averaged whichever thread runs its backward.
 post_backward_hooks: list = []
+# Leaves whose .grad a backward nested inside an op's backward wrote (activation checkpointing
+# recomputes a segment and backpropagates through it there): per thread, collected for the
+# enclosing Tensor.backward, which hands them to the hooks with its own.
+_nested = threading.local()
+
+
+def note_leaves_reached(leaves) -> None:
+    """Tell the enclosing Tensor.backward that these leaves' .grad changed too."""
+    reached = getattr(_nested, "leaves", None)
+    if reached is not None:
+        reached.extend(leaves)
 
 
 def backward_hooks() -> list:
@@ -311,7 +323,12 @@ def _root_gradient(y: Tensor, gradient, name: str) -> Tensor:
 def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -> None:
     """Accumulate d(y)/d(leaf) into `leaf.grad` for every leaf that requires grad."""
     g = _root_gradient(y, gradient, "backward")
-    grads = run_backward([y], [g], retain_graph or create_graph, create_graph)
+    outer, _nested.leaves = getattr(_nested, "leaves", None), []
+    try:
+        grads = run_backward([y], [g], retain_graph or create_graph, create_graph)
+        reached = [leaf for leaf, _ in grads.values()] + _nested.leaves
+    finally:
+        _nested.leaves = outer
     recorder, modes.observer = modes.observer, None  # NOTE: tl.jit replays these as wholes
     try:
         for leaf, g in grads.values():
@@ -322,8 +339,8 @@ def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -
                 recorder.on_grad_written(leaf)
         for hook in list(post_backward_hooks):
             if recorder is not None:
-                recorder.on_call(hook, None, ([leaf for leaf, _ in grads.values()],), {})
-            hook([leaf for leaf, _ in grads.values()])
+                recorder.on_call(hook, None, (reached,), {})
+            hook(reached)
             if recorder is not None:
                 recorder.on_call_done(hook, None)
     finally:

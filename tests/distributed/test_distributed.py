@@ -54,6 +54,15 @@ def test_gradient_accumulation_under_ddp_averages_once_per_group():
 
 
 @needs_mpi
+def test_ddp_averages_gradients_computed_inside_checkpointed_segments():
+    result = mpirun("tests.distributed.ddp_checkpoint", timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(re.findall(r"rank \d/2: checkpoint\S*, max difference", result.stdout)) == 4, (
+        result.stdout
+    )
+
+
+@needs_mpi
 def test_the_data_parallel_example_trains_and_rank_0_writes_the_checkpoint(tmp_path):
     checkpoint = tmp_path / "mlp.npz"
     result = mpirun("tinygrad_lite.examples.ddp_digits", "--model", "mlp", "--epochs", "2",

@@ -90,3 +90,18 @@ def test_what_cannot_be_done_is_refused():
 
     with pytest.raises(tl.JitError, match="cannot capture a recomputed segment"):
         step(x)
+
+
+def test_hooks_after_backward_see_the_parameters_inside_checkpointed_segments():
+    """DistributedDataParallel averages in such a hook, and only when it sees its own
+    parameters: a model wholly inside checkpoint() must still show them."""
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    seen = []
+    hook = lambda leaves: seen.append({id(leaf) for leaf in leaves})  # noqa: E731
+    tl.autograd.post_backward_hooks.append(hook)
+    try:
+        checkpoint(model, tl.randn(5, 3)).sum().backward()
+    finally:
+        tl.autograd.post_backward_hooks.remove(hook)
+    assert {id(p) for p in model.parameters()} <= seen[0]

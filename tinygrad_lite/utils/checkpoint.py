@@ -56,9 +56,12 @@ class Checkpoint(Function):
             creation.set_generator_state(saved)
             state.modes.autocast_dtype = saved_autocast
         own = {id(x) for x in inputs}
-        for leaf, g in grads.values():  # the parameters function used
-            if id(leaf) not in own:
-                autograd.accumulate_grad(leaf, g)
+        parameters = [(leaf, g) for leaf, g in grads.values() if id(leaf) not in own]
+        for leaf, g in parameters:  # the parameters function used
+            autograd.accumulate_grad(leaf, g)
+        # NOTE: so that DistributedDataParallel's hook sees them even when every parameter
+        # sits inside checkpointed segments
+        autograd.note_leaves_reached([leaf for leaf, _ in parameters])
         found = {id(leaf): g for leaf, g in grads.values()}
         return (*(found.get(id(x)) for x in inputs), None)  # None: the anchor
 
