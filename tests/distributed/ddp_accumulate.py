@@ -11,6 +11,8 @@ from tinygrad_lite import nn, optim
 from tinygrad_lite.data import DataLoader, DistributedSampler, TensorDataset
 from tinygrad_lite.train import fit
 
+from . import max_difference
+
 
 def main():
     tl.distributed.init("mpi")
@@ -39,8 +41,7 @@ def main():
     reference = DataLoader(dataset, batch_size=batch * world * accumulate, sampler=whole)
     fit(single, reference, optim.Adam(single.parameters(), lr=1e-2),
         nn.functional.cross_entropy, 1, progress=False, log=None)  # fmt: skip
-    ours, theirs = ddp.state_dict(), single.state_dict()
-    difference = max(float(np.abs(ours[k] - theirs[k]).max()) for k in ours)
+    difference = max_difference(ddp, single)
     assert difference < 1e-6, f"rank {rank}: parameters differ from one process by {difference}"
     groups = 48 // (batch * world * accumulate)
     assert len(averaged) == groups, f"rank {rank}: {len(averaged)} all-reduces for {groups} groups"

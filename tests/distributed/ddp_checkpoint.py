@@ -11,6 +11,8 @@ import tinygrad_lite as tl
 from tinygrad_lite import nn, optim
 from tinygrad_lite.utils.checkpoint import checkpoint, checkpoint_sequential
 
+from . import max_difference
+
 
 def make_model():
     tl.manual_seed(7)
@@ -39,8 +41,7 @@ def main():
                 loss.backward()
                 optimizer.step()
         ddp.remove()
-        ours, theirs = ddp.state_dict(), single.state_dict()
-        difference = max(float(np.abs(ours[k] - theirs[k]).max()) for k in ours)
+        difference = max_difference(ddp, single)
         assert difference < 1e-10, f"rank {rank}, {name}: parameters differ by {difference}"
         print(f"rank {rank}/{world}: {name}, max difference from one process {difference:.1e}")
     tl.distributed.barrier()

@@ -10,6 +10,8 @@ import tinygrad_lite as tl
 from tinygrad_lite import nn, optim
 from tinygrad_lite.data import DataLoader, DistributedSampler, TensorDataset
 
+from . import max_difference
+
 
 def main():
     tl.distributed.init("mpi")
@@ -70,8 +72,8 @@ def main():
                 loss.backward()
                 reference_optimizer.step()
 
-        ours, reference = ddp.state_dict(), single.state_dict()
-        difference = max(float(np.abs(ours[k] - reference[k]).max()) for k in ours)
+        ours = ddp.state_dict()
+        difference = max_difference(ddp, single)
         assert difference < 1e-6, f"rank {rank}: parameters differ from one process by {difference}"
         for name, value in ours.items():  # every rank holds the same parameters
             mean = tl.distributed.all_reduce(tl.Tensor(value.copy()), op="mean").numpy()
