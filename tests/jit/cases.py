@@ -752,3 +752,17 @@ def arguments(i):
     return (tokens[:, :-1], tokens[:, 1:]), {}
 """,
 )
+case(
+    "activation checkpointing",
+    "equal",
+    """
+from tinygrad_lite.utils.checkpoint import checkpoint, checkpoint_sequential
+deep = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 2))
+opt = optim.SGD(deep.parameters(), lr=0.1)
+def state():
+    return [t.data.tobytes() for p in deep.parameters() for t in (p, p.grad)]
+def step(x, y):
+    h = checkpoint_sequential(deep, 3, x) + checkpoint(deep, x)
+    return train(F.cross_entropy(h, y))
+""",
+)

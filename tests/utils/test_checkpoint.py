@@ -70,7 +70,9 @@ def _peak(run) -> int:
 def test_checkpointing_lowers_the_peak_memory_of_a_deep_step():
     plain = _peak(lambda m, x: m(x))
     segmented = _peak(lambda m, x: checkpoint_sequential(m, 4, x))
-    assert segmented < 0.6 * plain, (segmented, plain)
+    # 4 segments of 4 layers keep about half of the 16 activations at the peak (the segment
+    # boundaries, one segment's graph, and each node's output, an input of it for tl.jit)
+    assert segmented < 0.65 * plain, (segmented, plain)
 
 
 def test_what_cannot_be_done_is_refused():
@@ -85,10 +87,12 @@ def test_what_cannot_be_done_is_refused():
         checkpoint_sequential(model, 0, x)
 
     @tl.jit
-    def step(v):
-        return checkpoint(model, v).sum()
+    def step(v):  # tl.jit replays a checkpointed step (tests/jit/cases.py), not dropout's draws
+        loss = checkpoint(model.train(), v).sum()
+        loss.backward()
+        return loss
 
-    with pytest.raises(tl.JitError, match="cannot capture a recomputed segment"):
+    with pytest.raises(tl.JitError, match="draws random numbers"):
         step(x)
 
 

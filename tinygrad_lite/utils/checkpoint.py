@@ -32,17 +32,14 @@ class Checkpoint(Function):
 
     once_differentiable = True  # the recomputed graph is used once and freed
 
-    def forward(self, *arrays, function, call, output, generator, autocast):
-        self.function, self.call, self.generator, self.autocast = (
-            function,
-            call,
-            generator,
-            autocast,
-        )
-        return output
+    def forward(self, *arrays):
+        # NOTE: the output, computed without a graph, is the last input, so tl.jit sees it as
+        # the result of the ops that computed it, not as a constant; what backward needs to
+        # recompute it (function, call, generator, autocast) is set on the node by checkpoint()
+        return arrays[-1]
 
     def backward(self, gy):
-        inputs = [Tensor(x.data, requires_grad=x.requires_grad) for x in self.inputs[:-1]]
+        inputs = [Tensor(x.data, requires_grad=x.requires_grad) for x in self.inputs[:-2]]
         saved, saved_autocast = creation.generator_state(), state.modes.autocast_dtype
         creation.set_generator_state(self.generator)
         state.modes.autocast_dtype = self.autocast
@@ -57,13 +54,18 @@ class Checkpoint(Function):
             state.modes.autocast_dtype = saved_autocast
         own = {id(x) for x in inputs}
         parameters = [(leaf, g) for leaf, g in grads.values() if id(leaf) not in own]
+        recorder = state.modes.observer  # tl.jit replays these writes, as Tensor.backward's
         for leaf, g in parameters:  # the parameters function used
+            if recorder is not None:
+                recorder.on_set_grad(leaf, g)
             autograd.accumulate_grad(leaf, g)
+            if recorder is not None:
+                recorder.on_grad_written(leaf)
         # NOTE: so that DistributedDataParallel's hook sees them even when every parameter
         # sits inside checkpointed segments
         autograd.note_leaves_reached([leaf for leaf, _ in parameters])
         found = {id(leaf): g for leaf, g in grads.values()}
-        return (*(found.get(id(x)) for x in inputs), None)  # None: the anchor
+        return (*(found.get(id(x)) for x in inputs), None, None)  # the anchor, the output
 
 
 def checkpoint(function: Callable, *args, use_reentrant: bool = False, **kwargs) -> Tensor:
@@ -74,13 +76,9 @@ def checkpoint(function: Callable, *args, use_reentrant: bool = False, **kwargs)
 
     Raises:
         TypeError: function returned something other than one Tensor.
-        JitError: inside tl.jit, which cannot capture a recomputation (run the step eagerly).
+        JitError: inside tl.jit, a segment that draws random numbers (dropout in training
+            mode), which a replay could not draw anew.
     """
-    if state.modes.observer is not None:
-        from ..jit.errors import JitError
-
-        raise JitError("checkpoint: tl.jit cannot capture a recomputed segment; run this step "
-                       "without tl.jit, or checkpoint outside the jitted function")  # fmt: skip
     positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
 
     def call(fn, tensors):
@@ -92,6 +90,12 @@ def checkpoint(function: Callable, *args, use_reentrant: bool = False, **kwargs)
     generator, autocast = creation.generator_state(), state.modes.autocast_dtype
     with no_grad():
         output = call(function, [args[i] for i in positions])
+    if state.modes.observer is not None and creation.generator_state() != generator:
+        from ..jit.errors import JitError
+
+        raise JitError("tl.jit: the step draws random numbers inside a checkpointed segment "
+                       "(dropout in training mode?): a replay would repeat the captured draws; "
+                       "checkpoint without dropout, or run this step without tl.jit")  # fmt: skip
     if not isinstance(output, Tensor):
         raise TypeError(f"checkpoint: the function must return one Tensor, got "
                         f"{type(output).__name__}")  # fmt: skip
@@ -101,8 +105,12 @@ def checkpoint(function: Callable, *args, use_reentrant: bool = False, **kwargs)
     # (data): parameters inside the function must still get their gradients
     anchor = Tensor(np.zeros((), output.dtype), requires_grad=True)
     tensors = [args[i] for i in positions]
-    return Checkpoint.apply(*tensors, anchor, function=function, call=call, output=output.data,
-                            generator=generator, autocast=autocast)  # fmt: skip
+    y = Checkpoint.apply(*tensors, anchor, output)
+    # NOTE: not op parameters: new Python objects at every call, which tl.jit would see as a
+    # different op each time (a replay never runs this backward: it replays the ops it ran)
+    node = y.creator
+    node.function, node.call, node.generator, node.autocast = function, call, generator, autocast
+    return y
 
 
 def checkpoint_sequential(functions: Sequence[Callable], segments: int, input: Tensor,
