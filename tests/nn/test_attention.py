@@ -118,3 +118,17 @@ def test_long_sequences_run_block_by_block_with_far_less_memory():
     for got, want in zip(blocked, plain):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     assert blocked_peak < 0.25 * plain_peak, (blocked_peak, plain_peak)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 8), (2, 1, 8), (1, 3, 8)])
+def test_project_heads_packed_and_apart_agree(shape):
+    """Self-attention's packed product (and its one-token shortcut, the KV cache's step) gives
+    the q, k, v that three separate products give."""
+    tl.manual_seed(0)
+    attention = nn.MultiheadAttention(8, 2, batch_first=True).to(dtype=np.float64)
+    h = tl.tensor(np.random.default_rng(0).standard_normal(shape))
+    packed = attention.project_heads(h, h, h)
+    apart = attention.project_heads(h, h * 1.0, h * 1.0)  # not the same tensor: three products
+    for a, b in zip(packed, apart):
+        assert a.shape == (shape[0], 2, shape[1], 4)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)

@@ -75,7 +75,9 @@ class Block(nn.Module):
         # key j <= the query's place; one new position sees every key: no mask to apply
         keep = None if x.shape[1] == 1 else np.tril(np.ones((x.shape[1], k.shape[2]), bool), past)
         out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep)
-        x = x + attention.out_proj(out.permute(0, 2, 1, 3).reshape(*x.shape[:2], width))
+        if x.shape[1] > 1:  # (B, heads, T, size) -> (B, T, heads, size); for T = 1 the same order
+            out = out.permute(0, 2, 1, 3)
+        x = x + attention.out_proj(out.reshape(*x.shape[:2], width))
         return x + self.mlp(self.ln_2(x))
 
 

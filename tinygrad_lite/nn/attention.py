@@ -182,6 +182,9 @@ class MultiheadAttention(Module):
         heads, size, embed = self.num_heads, self.head_dim, self.embed_dim
         if query is key is value:  # (N, L, 3E) -> (N, L, 3, H, Dh) -> (3, N, H, L, Dh)
             packed = self._in_projection(query, slice(None))
+            if batch_first and query.shape[0] == query.shape[1] == 1:  # one token (KV cache):
+                q, k, v = packed.reshape(3, 1, heads, 1, size)  # the same order, no permute
+                return q, k, v
             packed = packed.reshape(*query.shape[:2], 3, heads, size)
             q, k, v = packed.permute(*((2, 0, 3, 1, 4) if batch_first else (2, 1, 3, 0, 4)))
             return q, k, v
