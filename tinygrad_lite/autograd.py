@@ -329,20 +329,31 @@ def backward(y: Tensor, gradient=None, retain_graph=False, create_graph=False) -
         reached = [leaf for leaf, _ in grads.values()] + _nested.leaves
     finally:
         _nested.leaves = outer
-    recorder, modes.observer = modes.observer, None  # NOTE: tl.jit replays these as wholes
+    write_gradients(grads.values())
+    recorder, modes.observer = modes.observer, None  # NOTE: tl.jit replays the hooks as wholes
     try:
-        for leaf, g in grads.values():
-            if recorder is not None:
-                recorder.on_set_grad(leaf, g)
-            accumulate_grad(leaf, g)
-            if recorder is not None:
-                recorder.on_grad_written(leaf)
         for hook in list(post_backward_hooks):
             if recorder is not None:
                 recorder.on_call(hook, None, (reached,), {})
             hook(reached)
             if recorder is not None:
                 recorder.on_call_done(hook, None)
+    finally:
+        modes.observer = recorder
+
+
+def write_gradients(pairs) -> None:
+    """accumulate_grad(leaf, g) for each (leaf, g), each write told to tl.jit's recorder as one
+    (a replay repeats it: copied on the first backward, added on later ones), not as the ops the
+    addition runs."""
+    recorder, modes.observer = modes.observer, None
+    try:
+        for leaf, g in pairs:
+            if recorder is not None:
+                recorder.on_set_grad(leaf, g)
+            accumulate_grad(leaf, g)
+            if recorder is not None:
+                recorder.on_grad_written(leaf)
     finally:
         modes.observer = recorder
 

@@ -54,13 +54,7 @@ class Checkpoint(Function):
             state.modes.autocast_dtype = saved_autocast
         own = {id(x) for x in inputs}
         parameters = [(leaf, g) for leaf, g in grads.values() if id(leaf) not in own]
-        recorder = state.modes.observer  # tl.jit replays these writes, as Tensor.backward's
-        for leaf, g in parameters:  # the parameters function used
-            if recorder is not None:
-                recorder.on_set_grad(leaf, g)
-            autograd.accumulate_grad(leaf, g)
-            if recorder is not None:
-                recorder.on_grad_written(leaf)
+        autograd.write_gradients(parameters)  # the parameters function used, as Tensor.backward
         # NOTE: so that DistributedDataParallel's hook sees them even when every parameter
         # sits inside checkpointed segments
         autograd.note_leaves_reached([leaf for leaf, _ in parameters])
